@@ -1,0 +1,2 @@
+// Placeholder entry point; suites arrive with the ops.
+return 0;

@@ -1,0 +1,69 @@
+using BayesPfl.Engine.Tensors;
+using BayesPfl.Host;
+
+namespace BayesPfl.Engine.Backends.Cuda;
+
+/// <summary>
+/// Launchers for the kernels of src/Kernels over an <see cref="IGpu"/>: the real driver, or the emulator
+/// that CI runs. Each launcher checks shapes, then launches with the kernel's argument order. One backend is
+/// used from one thread at a time (it reuses one argument block and one stream).
+/// Op families live in the partial files CudaBackend.*.cs.
+/// </summary>
+public sealed partial class CudaBackend : IBackend
+{
+    private readonly KernelArgs args = new();
+
+    public CudaBackend(IGpu gpu)
+    {
+        Gpu = gpu;
+    }
+
+    public IGpu Gpu { get; }
+
+    public string Name => "cuda";
+
+    public Tensor Allocate(Shape shape, string name, DType dtype = DType.F32) =>
+        new CudaTensor(this, name, shape, dtype, Gpu.Allocate(Math.Max(1, shape.Length * dtype.Size())), ownsMemory: true);
+
+    public void Upload(Tensor dst, ReadOnlySpan<float> src)
+    {
+        Check.F32("Upload", dst);
+        Check.That(src.Length == dst.Length, "Upload", $"{dst.Name}{dst.Shape} needs {dst.Length} values, got {src.Length}");
+        Gpu.CopyToDevice(Dev(dst), src);
+    }
+
+    public void Download(Tensor src, Span<float> dst)
+    {
+        Check.F32("Download", src);
+        Check.That(src.Length == dst.Length, "Download", $"{src.Name}{src.Shape} has {src.Length} values, destination holds {dst.Length}");
+        Gpu.CopyToHost(dst, Dev(src));
+    }
+
+    public void Copy(Tensor dst, Tensor src)
+    {
+        Check.Length("Copy", dst, src.Length);
+        Check.That(dst.DType == src.DType, "Copy", $"{dst.Name} is {dst.DType} but {src.Name} is {src.DType}");
+        Gpu.CopyDeviceToDevice(Dev(dst), Dev(src), src.Bytes);
+    }
+
+    public void Zero(Tensor t) => Gpu.Memset(Dev(t), 0, t.Bytes);
+
+    public void Synchronize() => Gpu.Synchronize();
+
+    public void Dispose() => args.Dispose();
+
+    /// <summary>The device address of a tensor, or a clear error when it lives elsewhere.</summary>
+    internal static DevicePtr Dev(Tensor t) =>
+        (t as CudaTensor ?? throw new ArgumentException($"{t.Name} lives on {t.Backend.Name}, not on the CUDA backend")).Ptr;
+
+    internal static DevicePtr DevOrNull(Tensor? t) => t is null ? DevicePtr.Null : Dev(t);
+
+    /// <summary>A fresh argument block for the next launch.</summary>
+    internal KernelArgs Args()
+    {
+        args.Clear();
+        return args;
+    }
+
+    internal static int Blocks(long work, int perBlock) => checked((int)((work + perBlock - 1) / perBlock));
+}

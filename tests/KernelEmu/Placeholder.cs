@@ -1,0 +1,2 @@
+// placeholder so the project builds until the emulator lands.
+namespace BayesPfl.KernelEmu;
