@@ -1,2 +1,0 @@
-// placeholder so the project builds until the emulator lands.
-namespace BayesPfl.KernelEmu;
