@@ -1,23 +1,107 @@
-using BayesPfl.Host;
+using System.Diagnostics;
+using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.KernelEmu;
 using Xunit;
 
 namespace BayesPfl.Tests.Emu;
 
 /// <summary>Launch plumbing of the emulator: argument passing, grid indexing, validation and error messages.</summary>
-public class EmuLaunchTests
+public class EmuLaunchTests(ITestOutputHelper output)
 {
     [Fact]
     public void RunsAKernelOverSeveralBlocks()
     {
-        using var gpu = new EmuGpu();
+        using var t = new EmuTestGpu();
         const int N = 1000;
-        var buf = gpu.Allocate(N * sizeof(float));
-        using var args = new KernelArgs().Ptr(buf).Int(N);
-        gpu.Launch("emutest_iota", 4, 256, 0, args);
-        var host = new float[N];
-        gpu.CopyToHost<float>(host, buf);
-        Assert.Equal(Enumerable.Range(0, N).Select(i => (float)i), host);
-        gpu.Free(buf);
+        var buf = t.Alloc<float>(N);
+        t.Launch("emutest_iota", 4, 256, a => a.Ptr(buf).Int(N));
+        Assert.Equal(Enumerable.Range(0, N).Select(i => (float)i), t.Download<float>(buf, N));
+    }
+
+    [Fact]
+    public void EveryThreadOfA3DGridOf3DBlocksSeesItsOwnIndices()
+    {
+        using var t = new EmuTestGpu();
+        var grid = new Host.Dim3(3, 2, 2);
+        var block = new Host.Dim3(5, 3, 2);
+        var n = (int)(grid.Volume * block.Volume);
+        var buf = t.Alloc<int>(n + 4);
+        t.Launch("emutest_grid_index", grid, block, a => a.Ptr(buf).Int(7).Float(2f).Long(4));
+        var got = t.Download<int>(buf, n + 4);
+        Assert.Equal([-1, -1, -1, -1], got[..4]);  // untouched, still the 0xFF fill
+        var id = 4;
+        for (var bz = 0; bz < 2; bz++) for (var by = 0; by < 2; by++) for (var bx = 0; bx < 3; bx++)
+        for (var tz = 0; tz < 2; tz++) for (var ty = 0; ty < 3; ty++) for (var tx = 0; tx < 5; tx++)
+            Assert.Equal(7 + 2 * (((((bz * 8 + by) * 8 + bx) * 8 + tz) * 8 + ty) * 8 + tx), got[id++]);
+    }
+
+    [Fact]
+    public void EveryEngineKernelIsRegistered()
+    {
+        var registered = EmuGpu.Kernels().ToHashSet();
+        Assert.Contains("emutest_iota", registered);
+        var missing = EngineKernels.Sources.Kernels.Where(k => !registered.Contains(k)).Order().ToList();
+        Assert.True(missing.Count == 0, $"kernels not compiled into the emulator: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void UnknownKernelNamesItAndSuggestsSimilarOnes()
+    {
+        using var t = new EmuTestGpu();
+        var e = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iotta", 1, 1, a => a.Int(1)));
+        Assert.Contains("no kernel named 'emutest_iotta'", e.Message);
+        Assert.Contains("emutest_iota", e.Message);
+    }
+
+    [Fact]
+    public void ArgumentsAreCheckedAgainstTheKernelSignature()
+    {
+        using var t = new EmuTestGpu();
+        var buf = t.Alloc<float>(4);
+        var count = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, 4, a => a.Ptr(buf)));
+        Assert.Contains("takes 2 parameters (pi), the launch passed 1", count.Message);
+        var pointer = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, 4, a => a.Int(4).Ptr(buf)));
+        Assert.Contains("argument 0 is a pointer", pointer.Message);
+    }
+
+    [Theory]
+    [InlineData(1025, 1, 0, "at most 1024 threads")]
+    [InlineData(32, 33, 0, "at most 1024 threads")]
+    [InlineData(32, 1, 227 * 1024 + 1, "dynamic shared memory")]
+    public void InvalidLaunchConfigurationsAreRejected(int bx, int by, int smem, string why)
+    {
+        using var t = new EmuTestGpu();
+        var buf = t.Alloc<float>(4);
+        var e = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, new Host.Dim3((uint)bx, (uint)by), a => a.Ptr(buf).Int(4), smem));
+        Assert.Contains(why, e.Message);
+        Assert.Contains("emutest_iota", e.Message);
+    }
+
+    [Fact]
+    public void LocalArraysOf256FloatsLiveOnTheFiberStacks()
+    {
+        using var t = new EmuTestGpu();
+        const int N = 512;
+        var buf = t.Alloc<float>(N);
+        t.Launch("emutest_local_array", 2, 256, a => a.Ptr(buf).Int(N));
+        // sum_j (j' + t) over a permutation j' of 0..255 (7 is coprime with 256): 255*256/2 + 256 t, exact in float.
+        Assert.Equal(Enumerable.Range(0, N).Select(i => 32640f + 256f * i), t.Download<float>(buf, N));
+    }
+
+    [Fact]
+    public void CostPerCudaThread()
+    {
+        using var t = new EmuTestGpu();
+        const int N = 1 << 20;
+        var buf = t.Alloc<float>(N);
+        t.Launch("emutest_iota", N / 256, 256, a => a.Ptr(buf).Int(N));  // warm: stacks, pool threads
+        foreach (var workers in new[] { 1, Environment.ProcessorCount })
+        {
+            t.Gpu.Workers = workers;
+            var sw = Stopwatch.StartNew();
+            t.Launch("emutest_iota", N / 256, 256, a => a.Ptr(buf).Int(N));
+            output.WriteLine($"trivial kernel, {N} threads, {workers} workers: {sw.Elapsed.TotalMilliseconds:F1} ms = {sw.Elapsed.TotalNanoseconds / N:F0} ns per CUDA thread");
+        }
+        Assert.Equal(N - 1, t.Download<float>(buf, N)[N - 1]);
     }
 }
