@@ -180,13 +180,30 @@ void yield() {
     worker.sched = t.fctx;
 }
 
+// A fiber runs CUDA threads until one parks at a barrier. When its thread returns and the next thread in
+// the queue has not started yet, it runs that thread on the same stack right away: the order is what the
+// scheduler would pick anyway, and kernels without barriers then cost one call per thread, no switch.
 void fiber_main(ctx::transfer_t t) {
     Worker& w = worker;
     w.sched = t.fctx;
-    w.launch->kernel->invoke(w.launch->args);
-    w.cur->state = State::Done;
-    ctx::jump_fcontext(w.sched, nullptr);
-    __builtin_unreachable();
+    for (;;) {
+        w.launch->kernel->invoke(w.launch->args);
+        Fiber& f = *w.cur;
+        f.state = State::Done;
+        w.live--;
+        w.warp_exited[f.warp] |= 1u << f.lane;
+        if (w.count && !w.fibers[w.queue[w.head]].ctx) {
+            Fiber& next = w.fibers[w.pop()];
+            next.stack = f.stack, f.stack = nullptr;
+            w.cur = &next;
+            regs.thread_idx = next.tid;
+            continue;
+        }
+        // Nothing else can take this stack before the scheduler runs again, so it may go back now.
+        w.free_stacks.push_back(f.stack), f.stack = nullptr;
+        ctx::jump_fcontext(w.sched, nullptr);
+        __builtin_unreachable();
+    }
 }
 
 uint32_t shuffle_source(WarpOp op, uint32_t lane, int arg, int width, bool& own) {
@@ -300,13 +317,8 @@ void run_block(Launch& L, uint64_t b) {
         }
         w.cur = &f;
         regs.thread_idx = f.tid;
-        f.ctx = ctx::jump_fcontext(f.ctx, nullptr).fctx;
-        if (f.state == State::Done) {
-            w.free_stacks.push_back(f.stack);
-            f.stack = nullptr;
-            w.live--;
-            w.warp_exited[f.warp] |= 1u << f.lane;
-        }
+        const ctx::fcontext_t back = ctx::jump_fcontext(f.ctx, nullptr).fctx;
+        w.cur->ctx = back;  // the thread that parked (or finished) may be a later one than f, see fiber_main
     }
     if (!w.failed && w.live) w.failed = true, w.error = describe_deadlock(w);
     // Fibers abandoned by a failure or deadlock hold no resources but their stacks (kernels own no objects

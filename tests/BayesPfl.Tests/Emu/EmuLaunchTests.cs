@@ -29,10 +29,12 @@ public class EmuLaunchTests(ITestOutputHelper output)
         t.Launch("emutest_grid_index", grid, block, a => a.Ptr(buf).Int(7).Float(2f).Long(4));
         var got = t.Download<int>(buf, n + 4);
         Assert.Equal([-1, -1, -1, -1], got[..4]);  // untouched, still the 0xFF fill
-        var id = 4;
-        for (var bz = 0; bz < 2; bz++) for (var by = 0; by < 2; by++) for (var bx = 0; bx < 3; bx++)
-        for (var tz = 0; tz < 2; tz++) for (var ty = 0; ty < 3; ty++) for (var tx = 0; tx < 5; tx++)
-            Assert.Equal(7 + 2 * (((((bz * 8 + by) * 8 + bx) * 8 + tz) * 8 + ty) * 8 + tx), got[id++]);
+        for (var id = 0; id < n; id++)
+        {
+            int b = id / 30, th = id % 30;  // x fastest, as CUDA linearises blocks and threads
+            int bx = b % 3, by = b / 3 % 2, bz = b / 6, tx = th % 5, ty = th / 5 % 3, tz = th / 15;
+            Assert.Equal(7 + 2 * (((((bz * 8 + by) * 8 + bx) * 8 + tz) * 8 + ty) * 8 + tx), got[4 + id]);
+        }
     }
 
     [Fact]
@@ -51,6 +53,14 @@ public class EmuLaunchTests(ITestOutputHelper output)
         var e = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iotta", 1, 1, a => a.Int(1)));
         Assert.Contains("no kernel named 'emutest_iotta'", e.Message);
         Assert.Contains("emutest_iota", e.Message);
+    }
+
+    [Fact]
+    public void AKernelCompiledOutUnderKernelEmuSaysSo()
+    {
+        using var t = new EmuTestGpu();
+        var e = Assert.Throws<ArgumentException>(() => t.Launch("emutest_gpu_only", 1, 1, a => a.Ptr(t.Alloc<float>(1))));
+        Assert.Contains("emutest_gpu_only' (smoke.cu) is compiled out under KERNEL_EMU", e.Message);
     }
 
     [Fact]
@@ -103,5 +113,14 @@ public class EmuLaunchTests(ITestOutputHelper output)
             output.WriteLine($"trivial kernel, {N} threads, {workers} workers: {sw.Elapsed.TotalMilliseconds:F1} ms = {sw.Elapsed.TotalNanoseconds / N:F0} ns per CUDA thread");
         }
         Assert.Equal(N - 1, t.Download<float>(buf, N)[N - 1]);
+
+        // Barrier-heavy: 64 blocks of 1024 threads, each through 11 __syncthreads.
+        const int Blocks = 64, Threads = 1024;
+        var scan = t.Alloc<float>(Blocks * Threads);
+        var input = t.Upload(new float[Blocks * Threads]);
+        t.Gpu.Workers = 1;
+        var watch = Stopwatch.StartNew();
+        t.Launch("emutest_scan", Blocks, Threads, a => a.Ptr(scan).Ptr(input));
+        output.WriteLine($"scan, {Blocks * Threads} threads x 11 barriers, 1 worker: {watch.Elapsed.TotalNanoseconds / (Blocks * Threads * 11):F0} ns per thread and barrier");
     }
 }

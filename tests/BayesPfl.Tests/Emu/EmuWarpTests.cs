@@ -31,6 +31,20 @@ public class EmuWarpTests
         Assert.Equal(expected.Select(s => 100.0 * s + 0.25), t.Download<double>(d, Threads));
     }
 
+    [Fact]
+    public void ReadingAMissingLaneOfAPartialWarpGivesNaN()
+    {
+        using var t = new EmuTestGpu();
+        var f = t.Alloc<float>(48);
+        var i = t.Alloc<int>(48);
+        // 48 threads: the second warp has lanes 0..15 only; lane ^ 16 does not exist there (undefined on the GPU).
+        t.Launch("emutest_shfl", 1, 48, a => a.Ptr(f).Ptr(i).Ptr(t.Alloc<double>(48)).Int(3).Int(16).Int(32));
+        var got = t.Download<float>(f, 48);
+        Assert.Equal(Enumerable.Range(0, 32).Select(th => 100f * (th ^ 16) + 0.5f), got[..32]);
+        Assert.All(got[32..], v => Assert.True(float.IsNaN(v)));
+        Assert.All(t.Download<int>(i, 48)[32..], v => Assert.Equal(-1, v));
+    }
+
     /// <summary>CUDA Programming Guide, warp shuffle functions: the lane a lane reads, or its own.</summary>
     private static int SourceLane(int mode, int lane, int arg, int width)
     {

@@ -58,3 +58,12 @@ extern "C" __global__ void emutest_dynamic_smem(float* out, float* first, const 
     __syncthreads();
     if (t < n) out[t] = smem[n - 1 - t];
 }
+
+#ifndef KERNEL_EMU
+// A GPU-only variant (inline PTX): the emulator registers its name but cannot run it.
+extern "C" __global__ void emutest_gpu_only(float* out) {
+    float v;
+    asm volatile("mov.f32 %0, 1.0;" : "=f"(v));
+    out[threadIdx.x] = v;
+}
+#endif
