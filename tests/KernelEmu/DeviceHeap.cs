@@ -14,7 +14,8 @@ internal sealed unsafe class DeviceHeap : IDisposable
     /// <summary>Guard bytes on each side; also the alignment of every allocation, like cudaMalloc's.</summary>
     internal const int Guard = 256;
 
-    private static readonly byte[] Pattern = Enumerable.Range(0, Guard).Select(i => (byte)(0x5A + 37 * i)).ToArray();
+    /// <summary>Guard bytes: 0xFFBADBAD per 4 bytes, a NaN when a kernel reads a float past the end, and a value no kernel writes by chance.</summary>
+    private static readonly byte[] Pattern = Enumerable.Range(0, Guard).Select(i => (byte)(0xFFBADBADu >> (8 * (i % 4)))).ToArray();
 
     private readonly SortedList<ulong, Block> blocks = [];
     private readonly object gate = new();

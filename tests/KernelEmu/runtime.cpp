@@ -58,6 +58,10 @@ size_t stack_bytes_setting() {
 }
 std::atomic<size_t> g_stack_bytes{stack_bytes_setting()};
 
+// Bytes after the launch's dynamic shared memory that must stay 0xFF: reads there see NaN, writes are
+// reported after the block.
+constexpr size_t kSmemGuard = 4096;
+
 struct Stack {
     char* base;
     size_t size;
@@ -283,7 +287,7 @@ void run_block(Launch& L, uint64_t b) {
     regs.block_idx = uint3{(unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y), (unsigned)(b / ((uint64_t)grid.x * grid.y))};
     regs.block_dim = block;
     regs.grid_dim = grid;
-    if (L.smem) memset(w.smem, 0xff, L.smem);
+    memset(w.smem, 0xff, L.smem);
 
     const uint32_t n = block.x * block.y * block.z, warps = (n + 31) / 32;
     w.nthreads = w.live = n;
@@ -321,6 +325,9 @@ void run_block(Launch& L, uint64_t b) {
         w.cur->ctx = back;  // the thread that parked (or finished) may be a later one than f, see fiber_main
     }
     if (!w.failed && w.live) w.failed = true, w.error = describe_deadlock(w);
+    for (size_t i = 0; i < kSmemGuard && !w.failed; i++)
+        if ((unsigned char)w.smem[L.smem + i] != 0xff)
+            w.failed = true, w.error = format("wrote past the end of its %zu bytes of dynamic shared memory (at byte %zu)", L.smem, L.smem + i);
     // Fibers abandoned by a failure or deadlock hold no resources but their stacks (kernels own no objects
     // with destructors), so the stacks simply go back to the pool.
     for (Fiber& f : w.fibers)
@@ -332,11 +339,12 @@ void run_blocks(Launch& L) {
     Worker& w = worker;
     const size_t stack_bytes = g_stack_bytes.load();
     if (w.stack_bytes != stack_bytes) w.drop_stacks(), w.stack_bytes = stack_bytes;
-    if (L.smem > w.smem_cap) {
+    if (L.smem + kSmemGuard > w.smem_cap) {
         free(w.smem);
-        w.smem_cap = (L.smem + 127) & ~(size_t)127;
+        w.smem_cap = (L.smem + kSmemGuard + 127) & ~(size_t)127;
         w.smem = static_cast<char*>(aligned_alloc(128, w.smem_cap));
     }
+    memset(w.smem + L.smem, 0xff, kSmemGuard);
     w.launch = &L;
     for (uint64_t b; !L.failed && (b = L.next++) < L.nblocks;) run_block(L, b);
     w.launch = nullptr;

@@ -35,6 +35,24 @@ public class EmuGuardTests
     }
 
     [Fact]
+    public void AWritePastTheDynamicSharedMemoryIsReported()
+    {
+        using var t = new EmuTestGpu();
+        var e = Assert.Throws<InvalidOperationException>(() => t.Launch("emutest_smem_overflow", 1, 32, a => a.Int(10), smem: 40));
+        Assert.Contains("kernel emutest_smem_overflow", e.Message);
+        Assert.Contains("past the end of its 40 bytes of dynamic shared memory", e.Message);
+    }
+
+    [Fact]
+    public void AReadPastTheEndGivesNaN()
+    {
+        using var t = new EmuTestGpu();
+        var output = t.Upload(0f);
+        t.Launch("emutest_read_past_end", 1, 1, a => a.Ptr(output).Ptr(t.Upload(1f, 2f, 3f)).Int(3));
+        Assert.True(float.IsNaN(t.Download<float>(output, 1)[0]));
+    }
+
+    [Fact]
     public void FreshMemoryReadsAsNaN()
     {
         using var gpu = new EmuGpu();

@@ -67,3 +67,14 @@ extern "C" __global__ void emutest_gpu_only(float* out) {
     out[threadIdx.x] = v;
 }
 #endif
+
+// Writes one float past the dynamic shared memory of n floats: reported after the block.
+extern "C" __global__ void emutest_smem_overflow(int n) {
+    DYNAMIC_SMEM(float, smem);
+    if (threadIdx.x == 0) smem[n] = 0.0f;
+}
+
+// Reads one float past the end of in: the guard reads as NaN.
+extern "C" __global__ void emutest_read_past_end(float* out, const float* in, int n) {
+    out[0] = in[n];
+}
