@@ -81,7 +81,7 @@ compile() {  # compile SRC OBJ [extra flags]
 }
 pids=()
 for f in "$gen"/*.cpp; do compile "$f" "${f%.cpp}.o" -include "$here/emu.h"; done
-for f in runtime pool sgemm; do compile "$here/$f.cpp" "$out/rt/$f.o"; done
+for f in runtime registry pool sgemm; do compile "$here/$f.cpp" "$out/rt/$f.o"; done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done  # bash keeps the status of children wait -n reaped
 [ "$failed" == 0 ] || { echo "build.sh: error: the kernel emulator does not compile (g++ messages above)" >&2; exit 1; }

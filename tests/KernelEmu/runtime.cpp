@@ -1,4 +1,4 @@
-// runtime.cpp: the fiber scheduler behind emu.h, the kernel registry and the launch entry point.
+// runtime.cpp: the fiber scheduler behind emu.h and the launch entry point.
 //
 // A launch hands blocks to workers (the calling thread plus a pool); a block runs entirely on one worker,
 // so results do not depend on the worker count. Inside a block every CUDA thread is a fiber (Boost.Context
@@ -11,6 +11,7 @@
 #include "emu_api.h"
 #include "emu_register.h"
 #include "pool.h"
+#include "registry.h"
 
 #include <boost/context/detail/fcontext.hpp>
 #include <sys/mman.h>
@@ -18,9 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdarg>
 #include <cstdlib>
-#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -31,26 +30,6 @@ namespace emu {
 thread_local Regs regs;
 
 namespace {
-struct KernelInfo {
-    Invoke invoke;
-    std::string signature, file, duplicate_of;
-};
-
-std::map<std::string, KernelInfo>& registry() {
-    static std::map<std::string, KernelInfo> r;
-    return r;
-}
-
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return buf;
-}
-
 // Fiber stacks: mmap'd with a PROT_NONE page below, so an overflow faults instead of corrupting a neighbour.
 size_t stack_bytes_setting() {
     const char* kb = getenv("BAYESPFL_EMU_STACK_KB");
@@ -350,42 +329,7 @@ void run_blocks(Launch& L) {
     w.launch = nullptr;
 }
 
-int put_error(char* err, int errlen, const std::string& msg) {
-    if (err && errlen > 0) snprintf(err, (size_t)errlen, "%s", msg.c_str());
-    return 1;
-}
-
-const KernelInfo* find_kernel(const char* name, std::string& why) {
-    auto& reg = registry();
-    auto it = reg.find(name);
-    if (it == reg.end()) {
-        std::string similar;
-        const std::string key(name);
-        const std::string stem = key.substr(0, key.find('_'));
-        for (auto& [k, v] : reg)
-            if (k.compare(0, stem.size(), stem) == 0 && similar.size() < 300) similar += (similar.empty() ? "" : ", ") + k;
-        why = format("no kernel named '%s' in the kernel emulator (%zu kernels registered%s%s)", name, reg.size(),
-                     similar.empty() ? "" : "; similar: ", similar.c_str());
-        return nullptr;
-    }
-    const KernelInfo& k = it->second;
-    if (!k.duplicate_of.empty()) {
-        why = format("kernel '%s' is defined in both %s and %s", name, k.file.c_str(), k.duplicate_of.c_str());
-        return nullptr;
-    }
-    if (!k.invoke) {
-        why = format("kernel '%s' (%s) is compiled out under KERNEL_EMU (a GPU-only variant); the emulator runs its portable twin",
-                     name, k.file.c_str());
-        return nullptr;
-    }
-    return &k;
-}
 }  // namespace
-
-void register_kernel(const char* name, Invoke invoke, const char* signature, const char* file) {
-    auto [it, fresh] = registry().try_emplace(name, KernelInfo{invoke, signature, file, ""});
-    if (!fresh) it->second.duplicate_of = file;
-}
 
 void* dynamic_smem() { return worker.smem; }
 
@@ -461,19 +405,6 @@ int emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned
     run_parallel((int)std::min<uint64_t>((uint64_t)std::max(workers, 1), L.nblocks), [&L] { run_blocks(L); });
     if (L.failed) return put_error(err, errlen, L.err);
     return 0;
-}
-
-int emu_kernel_signature(const char* name, char* out, int outlen) {
-    std::string why;
-    const KernelInfo* k = find_kernel(name, why);
-    return k ? (put_error(out, outlen, k->signature), 0) : put_error(out, outlen, why);
-}
-
-int emu_kernel_list(char* out, int outlen) {
-    std::string all;
-    for (auto& [name, info] : registry()) all += name + "\n";
-    if (out && outlen > 0) snprintf(out, (size_t)outlen, "%s", all.c_str());
-    return (int)all.size() + 1;
 }
 
 void emu_set_stack_bytes(size_t bytes) { g_stack_bytes = std::max<size_t>(bytes, 16 * 1024); }
