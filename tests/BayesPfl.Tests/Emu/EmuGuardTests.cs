@@ -104,6 +104,17 @@ public class EmuGuardTests
     }
 
     [Fact]
+    public void DifferentWarpIntrinsicsUnderOneMaskAreReported()
+    {
+        using var t = new EmuTestGpu();
+        var buf = t.Alloc<uint>(32);
+        var e = Assert.Throws<InvalidOperationException>(() => t.Launch("emutest_mixed_warp_ops", 1, 32, a => a.Ptr(buf)));
+        Assert.Contains("divergent warp", e.Message);
+        Assert.Contains("__ballot_sync", e.Message);
+        Assert.Contains("__shfl_xor_sync", e.Message);
+    }
+
+    [Fact]
     public void PointerArgumentsMayPointInsideAnAllocation()
     {
         using var t = new EmuTestGpu();

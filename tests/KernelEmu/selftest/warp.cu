@@ -41,3 +41,10 @@ extern "C" __global__ void emutest_warp_reduce(float* sums, float* maxes, const 
     m = warp_max(m);
     if (threadIdx.x == 0) sums[blockIdx.x] = s, maxes[blockIdx.x] = m;
 }
+
+// Half the warp shuffles while the other half votes, both naming the full warp: undefined on the GPU, an
+// error here.
+extern "C" __global__ void emutest_mixed_warp_ops(unsigned* out) {
+    const unsigned t = threadIdx.x;
+    out[t] = t < 16 ? __shfl_xor_sync(FULL_MASK, t, 1) : __ballot_sync(FULL_MASK, 1);
+}
