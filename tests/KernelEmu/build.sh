@@ -80,8 +80,11 @@ compile() {  # compile SRC OBJ [extra flags]
     pids+=($!)
 }
 pids=()
-for f in "$gen"/*.cpp; do compile "$f" "${f%.cpp}.o" -include "$here/emu.h"; done
+# Link order matters: the shared_begin/shared_end marks must enclose exactly the kernel objects (shared_marks.cpp).
 for f in runtime registry pool sgemm; do compile "$here/$f.cpp" "$out/rt/$f.o"; done
+compile "$here/shared_marks.cpp" "$out/rt/shared_begin.o" -DEMU_MARK=begin
+for f in "$gen"/*.cpp; do compile "$f" "${f%.cpp}.o" -include "$here/emu.h"; done
+compile "$here/shared_marks.cpp" "$out/rt/shared_end.o" -DEMU_MARK=end
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done  # bash keeps the status of children wait -n reaped
 [ "$failed" == 0 ] || { echo "build.sh: error: the kernel emulator does not compile (g++ messages above)" >&2; exit 1; }

@@ -65,15 +65,18 @@ EMU_VEC(long long, longlong1, longlong2, longlong3, longlong4, 16, 16)
 struct dim3 {
     unsigned int x, y, z;
     constexpr dim3(unsigned int x_ = 1, unsigned int y_ = 1, unsigned int z_ = 1) : x(x_), y(y_), z(z_) {}
+    constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}
+    constexpr operator uint3() const { return uint3{x, y, z}; }
 };
 
 // ---- runtime interface (runtime.cpp) ----------------------------------------------------------------------
 namespace emu {
-struct Regs {
-    uint3 thread_idx, block_idx;
-    dim3 block_dim, grid_dim;
+struct Regs {  // plain data (uint3, not dim3), so that it can be __thread
+    uint3 thread_idx, block_idx, block_dim, grid_dim;
 };
-extern thread_local Regs regs __attribute__((visibility("hidden")));
+// __thread, not thread_local: a plain TLS access, without the C++ init-wrapper call that an extern
+// thread_local costs on every read of threadIdx.
+extern __thread Regs regs __attribute__((visibility("hidden")));
 
 enum WarpOp : int { ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Sync, RedAdd, RedMin, RedMax, RedUMin, RedUMax };
 __attribute__((visibility("hidden"))) void* dynamic_smem();

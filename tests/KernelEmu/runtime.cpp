@@ -27,7 +27,8 @@
 namespace ctx = boost::context::detail;
 
 namespace emu {
-thread_local Regs regs;
+__thread Regs regs;
+extern __thread char shared_begin[1], shared_end[1];  // shared_marks.cpp
 
 namespace {
 // Fiber stacks: mmap'd with a PROT_NONE page below, so an overflow faults instead of corrupting a neighbour.
@@ -304,14 +305,26 @@ void run_block(Launch& L, uint64_t b) {
         w.cur->ctx = back;  // the thread that parked (or finished) may be a later one than f, see fiber_main
     }
     if (!w.failed && w.live) w.failed = true, w.error = describe_deadlock(w);
-    for (size_t i = 0; i < kSmemGuard && !w.failed; i++)
-        if ((unsigned char)w.smem[L.smem + i] != 0xff)
-            w.failed = true, w.error = format("wrote past the end of its %zu bytes of dynamic shared memory (at byte %zu)", L.smem, L.smem + i);
+    static const std::vector<char> all_ones(kSmemGuard, (char)0xff);
+    if (!w.failed && memcmp(w.smem + L.smem, all_ones.data(), kSmemGuard) != 0) {
+        size_t i = 0;
+        while ((unsigned char)w.smem[L.smem + i] == 0xff) i++;
+        w.failed = true, w.error = format("wrote past the end of its %zu bytes of dynamic shared memory (at byte %zu)", L.smem, L.smem + i);
+    }
     // Fibers abandoned by a failure or deadlock hold no resources but their stacks (kernels own no objects
     // with destructors), so the stacks simply go back to the pool.
     for (Fiber& f : w.fibers)
         if (f.stack) w.free_stacks.push_back(f.stack), f.stack = nullptr;
     if (w.failed) L.fail(b, "block " + tid_str(regs.block_idx) + ", " + w.error);
+}
+
+// Static __shared__ arrays start as NaN on every worker at every launch (not per block: that would cost
+// the size of all kernels' shared arrays per block). The range is used only if it excludes the runtime's
+// own thread-locals, i.e. the link order held.
+void poison_static_shared() {
+    char *b = shared_begin + 1, *e = shared_end;
+    auto inside = [&](const void* p) { return (const char*)p >= b && (const char*)p < e; };
+    if (b < e && !inside(&regs) && !inside(&worker)) memset(b, 0xff, (size_t)(e - b));
 }
 
 void run_blocks(Launch& L) {
@@ -324,6 +337,7 @@ void run_blocks(Launch& L) {
         w.smem = static_cast<char*>(aligned_alloc(128, w.smem_cap));
     }
     memset(w.smem + L.smem, 0xff, kSmemGuard);
+    poison_static_shared();
     w.launch = &L;
     for (uint64_t b; !L.failed && (b = L.next++) < L.nblocks;) run_block(L, b);
     w.launch = nullptr;

@@ -93,6 +93,17 @@ public class EmuSyncTests
     }
 
     [Fact]
+    public void StaticSharedMemoryStartsAsNaN()
+    {
+        using var t = new EmuTestGpu();
+        var first = t.Alloc<float>(64);
+        var output = t.Alloc<float>(64);
+        t.Launch("emutest_static_smem_unwritten", 1, 64, a => a.Ptr(first).Ptr(output));
+        Assert.All(t.Download<uint>(first, 64), bits => Assert.Equal(0xffffffffu, bits));
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => 63f - i), t.Download<float>(output, 64));
+    }
+
+    [Fact]
     public void DynamicSharedMemoryStartsAsNaNAndHoldsTheLaunchSize()
     {
         using var t = new EmuTestGpu();

@@ -48,3 +48,15 @@ extern "C" __global__ void emutest_atomics(int* counter, int* max_id, int* min_i
     unsigned old = *cas_count, seen;
     while ((seen = atomicCAS(cas_count, old, old + 1)) != old) old = seen;
 }
+
+// Reads a static __shared__ array before any thread wrote it: the emulator fills static shared memory
+// with 0xFF (NaN) at each launch, so out[t] is NaN; then the normal path (write, sync, read) works.
+extern "C" __global__ void emutest_static_smem_unwritten(float* first, float* out) {
+    __shared__ float s[64];
+    const int t = threadIdx.x;
+    first[t] = s[t];
+    __syncthreads();
+    s[t] = (float)t;
+    __syncthreads();
+    out[t] = s[63 - t];
+}
