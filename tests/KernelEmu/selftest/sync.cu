@@ -3,7 +3,7 @@
 
 // Hillis-Steele inclusive prefix sum of one block through a static __shared__ array. Each of the log2(n)
 // rounds needs __syncthreads to order reads before writes across warps; a broken barrier gives wrong sums.
-extern "C" __global__ void emutest_scan(float* out, const float* in) {
+extern "C" __global__ __launch_bounds__(1024) void emutest_scan(float* out, const float* in) {
     __shared__ float buf[2][1024];
     const int t = threadIdx.x, n = blockDim.x;
     const float* src = in + blockIdx.x * n;
