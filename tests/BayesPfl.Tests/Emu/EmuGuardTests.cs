@@ -32,6 +32,7 @@ public class EmuGuardTests
         *((byte*)buf.Address - 3) = 0;  // what a kernel indexing with -1 would do
         var e = Assert.Throws<InvalidOperationException>(gpu.CheckGuards);
         Assert.Contains("before the start of allocation", e.Message);
+        Assert.Contains("offset -3 ", e.Message);
     }
 
     [Fact]

@@ -69,8 +69,10 @@ public class EmuLaunchTests
         var buf = t.Alloc<float>(4);
         var count = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, 4, a => a.Ptr(buf)));
         Assert.Contains("takes 2 parameters (pi), the launch passed 1", count.Message);
-        var pointer = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, 4, a => a.Int(4).Ptr(buf)));
+        var pointer = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, 4, a => a.Int(4).Int(4)));
         Assert.Contains("argument 0 is a pointer", pointer.Message);
+        var wide = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, 4, a => a.Ptr(buf).Ptr(buf)));
+        Assert.Contains("argument 1 is a 4-byte int, but the launch passed an 8-byte value", wide.Message);
     }
 
     [Theory]
