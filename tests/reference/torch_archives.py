@@ -11,6 +11,7 @@ format) and hostile files (malicious globals, absurd length, truncated zip, trun
 expecth/<canonical> (from the fp16 copy), and resize/* pairs for the antialiased bicubic resize.
 """
 import argparse
+import copy
 import io
 import os
 import struct
@@ -126,20 +127,20 @@ torch.save(sd, os.path.join(a.dir, "sd_f32.pt"))
 torch.save(OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in sd.items()), os.path.join(a.dir, "sd_f16.pt"))
 torch.save({"state_dict": sd, "epoch": 3, "name": "tiny"}, os.path.join(a.dir, "wrapped.pt"))
 
+# TorchScript, traced like OpenAI's archives, with OpenAI's mixed precision (fp16 linear/conv/attn/proj group).
+traced = torch.jit.trace(copy.deepcopy(model), (torch.randn(1, 3, IMG, IMG), torch.randint(0, VOCAB, (1, CTX))))
+with torch.no_grad():
+    for n, p_ in traced.named_parameters():
+        if in_fp16_group(n):
+            p_.data = p_.data.half()
+torch.jit.save(traced, os.path.join(a.dir, "jit.pt"))
+
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 for p_ in model.parameters():
     p_.grad = torch.randn_like(p_)
 opt.step()
 torch.save({"epoch": 1, "name": "tiny", "state_dict": OrderedDict(("module." + k, v) for k, v in sd.items()),
             "optimizer": opt.state_dict()}, os.path.join(a.dir, "openclip.pt"))
-
-# TorchScript, traced like OpenAI's archives, with OpenAI's mixed precision (fp16 linear/conv/attn/proj group).
-traced = torch.jit.trace(model, (torch.randn(1, 3, IMG, IMG), torch.randint(0, VOCAB, (1, CTX))))
-with torch.no_grad():
-    for n, p_ in traced.named_parameters():
-        if in_fp16_group(n):
-            p_.data = p_.data.half()
-torch.jit.save(traced, os.path.join(a.dir, "jit.pt"))
 
 # HuggingFace CLIPModel names.
 hf = OrderedDict()
