@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace BayesPfl.Engine.Weights.Torch;
 
@@ -114,7 +116,11 @@ public sealed class TorchTensor
         var size = SafeTensorsFile.ElementSize(DType);
         if (IsContiguous)
         {
-            for (var i = 0; i < result.Length; i++) result[i] = Element(bytes, (Offset + i) * size);
+            var span = bytes.AsSpan(checked((int)(Offset * size)), result.Length * size);
+            if (DType == StDType.F32 && BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, float>(span).CopyTo(result);
+            else if (DType == StDType.F16 && BitConverter.IsLittleEndian) TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(span), result);
+            else
+                for (var i = 0; i < result.Length; i++) result[i] = Element(bytes, (Offset + i) * size);
             return result;
         }
         var index = new int[Shape.Length];

@@ -33,10 +33,11 @@ public class ClipConverterTests
         }
     }
 
-    // The resize sums <= 8 products per pass in fp32 in the same order as PyTorch; the only freedom left is the
-    // compiler's use of fused multiply-add in PyTorch's build, worth an ulp or two of O(1) values.
+    // Our tap weights differ from PyTorch's by up to ~2.4e-7 (its fp32 weight arithmetic is not reproduced bit for
+    // bit); through two separable passes of up to 2*4*scale taps that gives at most ~2e-6 on the unit-variance
+    // values here (measured: 3.6e-7 for 4->5 and 5->3, 1.7e-6 for ViT-L's 24->37).
     private static void PosEmbedTolerance(string name, float[] actual, float[] expected) =>
-        TensorAssert.Close(name, actual, expected, atol: 1e-6, rtol: 1e-6);
+        TensorAssert.Close(name, actual, expected, atol: 3e-6, rtol: 1e-6, maxNmse: 1e-12);
 
     [Theory]
     [InlineData("sd_f32.pt", "torch.save")]
