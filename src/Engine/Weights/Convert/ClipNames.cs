@@ -71,7 +71,8 @@ public static partial class ClipNames
             if (name.StartsWith(prefix, StringComparison.Ordinal)) inside[name[prefix.Length..]] = t;
             else ignored.Add(name);
         }
-        var dropped = inside.Keys.Where(Unused.Contains).ToList();
+        // attn_mask: the text tower's causal mask, an attribute (not a parameter) of each block of a scripted CLIP.
+        var dropped = inside.Keys.Where(n => Unused.Contains(n) || n.EndsWith(".attn_mask", StringComparison.Ordinal)).ToList();
         foreach (var d in dropped) inside.Remove(d);
         return new Mapped(hf ? FromHf(inside) : inside, dropped, ignored, hf);
     }

@@ -83,11 +83,12 @@ public sealed class TorchArchive : IDisposable
         }
         try
         {
-            Span<byte> head = stackalloc byte[8];
+            Span<byte> head = stackalloc byte[262];
             var n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
             fs.Position = 0;
             if (n >= 2 && head[0] == 'P' && head[1] == 'K') return new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: false);
-            if (n >= 2 && head[0] == 0x80)
+            // A pickle stream (torch 0.4 to 1.5) or a tar file (torch < 0.4, "ustar" at byte 257).
+            if ((n >= 2 && head[0] == 0x80) || (n == head.Length && head[257..262].SequenceEqual("ustar"u8)))
                 throw new InvalidDataException($"{path}: unsupported legacy (pre-1.6, non-zip) torch.save format; re-save it with torch>=1.6: torch.save(torch.load(f), f)");
             throw new InvalidDataException($"{path}: not a PyTorch checkpoint (no zip signature)");
         }

@@ -85,4 +85,24 @@ public class ClipLayoutTests
         var legacy = Assert.Throws<InvalidDataException>(() => ClipConverter.Convert(File("legacy.pt"), input + ".out"));
         Assert.Contains("re-save it with torch>=1.6", legacy.Message);
     }
+
+    [Fact]
+    public void FindsTheModelBehindAnyPrefixAndDropsUnusedEntries()
+    {
+        var t = new SourceTensor([1], () => [0f]);
+        var source = new Dictionary<string, SourceTensor>
+        {
+            ["model.module.visual.conv1.weight"] = t,
+            ["model.module.transformer.resblocks.0.attn_mask"] = t,
+            ["model.module.logit_scale"] = t,
+            ["epoch_tensor"] = t,
+        };
+        var m = ClipNames.ToCanonical(source, "x.pt");
+        Assert.Equal(["visual.conv1.weight"], m.Tensors.Keys);
+        Assert.Equal(["transformer.resblocks.0.attn_mask", "logit_scale"], m.Dropped);
+        Assert.Equal(["epoch_tensor"], m.Ignored);
+        source["ema.visual.conv1.weight"] = t;
+        var e = Assert.Throws<ClipMismatchException>(() => ClipNames.ToCanonical(source, "x.pt"));
+        Assert.Contains("several CLIP models in one file, at", e.Message);
+    }
 }
