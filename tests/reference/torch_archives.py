@@ -3,7 +3,7 @@
 Files go to --dir: sd_f32.pt (torch.save of an OpenAI-named state_dict holding a transposed view and two tensors
 sharing one storage), sd_f16.pt, wrapped.pt ({'state_dict': sd}), openclip.pt (open_clip training checkpoint:
 "module." prefix, optimizer state), jit.pt (torch.jit.trace of a module with OpenAI's attribute tree, mixed
-fp16/fp32 like OpenAI's released archives), hf.safetensors (HuggingFace CLIPModel names), legacy.pt (pre-1.6
+fp16/fp32 like OpenAI's released archives), scripted.pt (torch.jit.script of it, fp32), hf.safetensors (HuggingFace CLIPModel names), legacy.pt (pre-1.6
 format) and hostile files (malicious globals, absurd length, truncated zip, truncated data entry).
 
 --out gets the expectations: sd/<name> (every tensor of sd_f32.pt, contiguous fp32), expect32/<canonical>
@@ -134,6 +134,8 @@ with torch.no_grad():
         if in_fp16_group(n):
             p_.data = p_.data.half()
 torch.jit.save(traced, os.path.join(a.dir, "jit.pt"))
+# Scripted instead of traced: the text blocks' attn_mask stays a module attribute (no parameter), all fp32.
+torch.jit.save(torch.jit.script(copy.deepcopy(model)), os.path.join(a.dir, "scripted.pt"))
 
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 for p_ in model.parameters():
@@ -185,6 +187,11 @@ def pickle_zip(name, pkl):
 pickle_zip("evil_global.pt", b"\x80\x02cos\nsystem\nq\x00X\x0b\x00\x00\x00echo pwned!\x85R.")
 pickle_zip("evil_stack_global.pt", b"\x80\x04\x8c\x08builtins\x8c\x04eval\x93\x8c\x041+1\x85R.")
 pickle_zip("absurd_length.pt", b"\x80\x02}X\xf0\xff\xff\xffabc")
+# A zip directory that claims the 50-byte data.pkl unpacks to 100 MB (uncompressed size field at byte 24 of its central header).
+z = bytearray(open(os.path.join(a.dir, "evil_global.pt"), "rb").read())
+cd = z.index(b"PK\x01\x02")
+z[cd + 24:cd + 28] = struct.pack("<I", 100_000_000)
+open(os.path.join(a.dir, "huge_claim.pt"), "wb").write(bytes(z))
 raw = open(os.path.join(a.dir, "sd_f32.pt"), "rb").read()
 open(os.path.join(a.dir, "truncated.pt"), "wb").write(raw[: len(raw) * 3 // 5])
 with zipfile.ZipFile(os.path.join(a.dir, "sd_f32.pt")) as zin, zipfile.ZipFile(os.path.join(a.dir, "truncated_entry.pt"), "w") as zout:

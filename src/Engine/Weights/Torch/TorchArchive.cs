@@ -20,11 +20,13 @@ public sealed class TorchArchive : IDisposable
 
     private readonly ZipArchive zip;
     private readonly string prefix;
+    private readonly long fileLength;
     private readonly Dictionary<string, TorchStorage> storages = new(StringComparer.Ordinal);
 
     private TorchArchive(string path, ZipArchive zip, string prefix)
     {
         Path = path;
+        fileLength = new FileInfo(path).Length;
         this.zip = zip;
         this.prefix = prefix;
         IsTorchScript = zip.GetEntry(prefix + "constants.pkl") is not null || zip.Entries.Any(e => e.FullName.StartsWith(prefix + "code/", StringComparison.Ordinal));
@@ -108,6 +110,9 @@ public sealed class TorchArchive : IDisposable
     {
         var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{Path}: entry '{name}' is missing");
         if (entry.Length > maxBytes) throw new InvalidDataException($"{Path}: entry '{name}' claims {entry.Length} bytes, more than the {maxBytes} allowed");
+        // Deflate cannot expand more than ~1032:1, so a larger claim is a corrupt directory, not a reason to allocate.
+        if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * 1032)
+            throw new InvalidDataException($"{Path}: entry '{name}' claims {entry.Length} bytes from {entry.CompressedLength} compressed in a {fileLength}-byte file (corrupt zip directory?)");
         var bytes = new byte[entry.Length];
         try
         {

@@ -45,6 +45,7 @@ public class ClipConverterTests
     [InlineData("openclip.pt", "torch.save")]
     [InlineData("hf.safetensors", "HuggingFace safetensors")]
     [InlineData("jit.pt", "torchscript")]
+    [InlineData("scripted.pt", "torchscript")]
     public void ConvertsEveryFormatWithFp16Rounding(string file, string format)
     {
         var (report, output) = Convert(file, Tiny);
@@ -68,6 +69,7 @@ public class ClipConverterTests
     [InlineData("hf.safetensors", "expect32")]
     [InlineData("jit.pt", "expect16")] // OpenAI's archive is already fp16 where the loader would round
     [InlineData("sd_f16.pt", "expecth")]
+    [InlineData("scripted.pt", "expect32")]
     public void ConvertsWithoutRounding(string file, string group)
     {
         var (_, output) = Convert(file, Tiny with { RoundToFp16 = false });
@@ -78,6 +80,7 @@ public class ClipConverterTests
     public void ListsWhatWasDroppedAndIgnored()
     {
         Assert.Equal(["logit_scale", "input_resolution", "context_length", "vocab_size"], Convert("jit.pt", Tiny).Report.Dropped);
+        Assert.Contains("transformer.resblocks.1.attn_mask", Convert("scripted.pt", Tiny).Report.Dropped); // an attribute once scripted
         Assert.Equal(["logit_scale", "input_resolution", "context_length", "vocab_size", "prompt_text_projection"], Convert("sd_f32.pt", Tiny).Report.Dropped);
         Assert.Equal(["logit_scale", "text_model.embeddings.position_ids", "vision_model.embeddings.position_ids"], Convert("hf.safetensors", Tiny).Report.Dropped.Order(StringComparer.Ordinal));
         var openClip = Convert("openclip.pt", Tiny).Report;

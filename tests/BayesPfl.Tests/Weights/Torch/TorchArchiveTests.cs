@@ -90,6 +90,7 @@ public class TorchArchiveTests
     [InlineData("legacy.pt", "unsupported legacy (pre-1.6, non-zip) torch.save format; re-save it with torch>=1.6")]
     [InlineData("truncated.pt", "corrupt or truncated zip archive")]
     [InlineData("truncated_entry.pt", "holds 4928 (truncated or corrupt file?)")]
+    [InlineData("huge_claim.pt", "claims 100000000 bytes from")]
     public void ReportsBrokenFilesClearly(string file, string message)
     {
         var e = Assert.Throws<InvalidDataException>(() => TorchArchive.Open(File(file)));
