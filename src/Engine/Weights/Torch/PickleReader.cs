@@ -24,16 +24,16 @@ public sealed class PickleReader
     private int pos;
     private int opStart;
 
-    /// <param name="data">the whole pickle</param>
-    /// <param name="source">what to call it in errors, e.g. "model.pt:archive/data.pkl"</param>
-    /// <param name="persistentLoad">resolves BINPERSID ids (torch storages); must itself be safe</param>
-    public PickleReader(byte[] data, string source, Func<PyTuple, object?> persistentLoad)
+    private PickleReader(byte[] data, string source, Func<PyTuple, object?> persistentLoad)
     {
         this.data = data;
         this.source = source;
         this.persistentLoad = persistentLoad;
     }
 
+    /// <param name="data">the whole pickle</param>
+    /// <param name="source">what to call it in errors, e.g. "model.pt:archive/data.pkl"</param>
+    /// <param name="persistentLoad">resolves BINPERSID ids (torch storages); must itself be safe</param>
     public static object? Load(byte[] data, string source, Func<PyTuple, object?> persistentLoad) =>
         new PickleReader(data, source, persistentLoad).Run();
 
