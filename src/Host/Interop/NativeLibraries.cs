@@ -1,0 +1,135 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace BayesPfl.Host.Interop;
+
+/// <summary>The NVIDIA libraries the host layer binds to.</summary>
+internal enum NvidiaLibrary
+{
+    Driver,
+    Nvrtc,
+    Cublas,
+}
+
+/// <summary>
+/// Finds libcuda, NVRTC and cuBLAS for the [LibraryImport] bindings. The bindings name a logical library
+/// ("bayespfl-cuda", ...) and this resolver maps it to a real file, so that several CUDA major versions
+/// and the NVRTC copy that test.sh unpacks under .cache/ all work without LD_LIBRARY_PATH. Each library is
+/// loaded at most once; the outcome (handle or the list of what was tried) is remembered so that
+/// <see cref="Cuda.UnavailableReason"/> can say exactly why a library is missing.
+/// </summary>
+internal static class NativeLibraries
+{
+    internal const string Driver = "bayespfl-cuda";
+    internal const string Nvrtc = "bayespfl-nvrtc";
+    internal const string Cublas = "bayespfl-cublas";
+
+    private static readonly Lazy<LoadOutcome>[] Outcomes =
+        [new(() => Load(NvidiaLibrary.Driver)), new(() => Load(NvidiaLibrary.Nvrtc)), new(() => Load(NvidiaLibrary.Cublas))];
+
+    static NativeLibraries() => NativeLibrary.SetDllImportResolver(typeof(NativeLibraries).Assembly, Resolve);
+
+    /// <summary>Runs the static constructor, which installs the resolver; binding classes call it from theirs.</summary>
+    internal static void EnsureResolver()
+    {
+    }
+
+    /// <summary>Loads <paramref name="lib"/> (once) and says why not when it cannot be loaded.</summary>
+    internal static bool TryLoad(NvidiaLibrary lib, out string error)
+    {
+        var outcome = Outcomes[(int)lib].Value;
+        error = outcome.Error;
+        return outcome.Handle != 0;
+    }
+
+    /// <summary>The file that was loaded for <paramref name="lib"/>, or null.</summary>
+    internal static string? LoadedPath(NvidiaLibrary lib) => Outcomes[(int)lib].Value.Path;
+
+    /// <summary>
+    /// Where to look for <paramref name="lib"/>, in order. An explicit full path (BAYESPFL_LIBCUDA,
+    /// BAYESPFL_LIBNVRTC, BAYESPFL_LIBCUBLAS) or folder (BAYESPFL_NVRTC_DIR) is the only candidate, so a
+    /// wrong setting fails loudly instead of silently picking another copy. Otherwise the sonames of the
+    /// supported CUDA majors, newest first, then (NVRTC only) the copy that tools/fetch-nvrtc.sh put in the
+    /// repository's .cache.
+    /// </summary>
+    internal static IReadOnlyList<string> Candidates(NvidiaLibrary lib, Func<string, string?> env, string? repoNvrtcDir)
+    {
+        switch (lib)
+        {
+            case NvidiaLibrary.Driver:
+                return NonEmpty(env("BAYESPFL_LIBCUDA")) is { } cuda ? [cuda] : ["libcuda.so.1"];
+            case NvidiaLibrary.Cublas:
+                return NonEmpty(env("BAYESPFL_LIBCUBLAS")) is { } cublas ? [cublas] : ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"];
+            default:
+                if (NonEmpty(env("BAYESPFL_LIBNVRTC")) is { } nvrtc) return [nvrtc];
+                if (NonEmpty(env("BAYESPFL_NVRTC_DIR")) is { } dir) return NvrtcSonames.Select(s => Path.Combine(dir, s)).ToArray();
+                return repoNvrtcDir is null ? NvrtcSonames : [.. NvrtcSonames, .. NvrtcSonames.Select(s => Path.Combine(repoNvrtcDir, s))];
+        }
+    }
+
+    private static readonly string[] NvrtcSonames = ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"];
+
+    /// <summary>
+    /// NVRTC dlopens libnvrtc-builtins by soname, which the system loader cannot find in a private folder;
+    /// loading the builtins from the same folder first makes that dlopen find the copy already in memory.
+    /// Bare sonames need nothing: the system loader finds both.
+    /// </summary>
+    internal static IReadOnlyList<string> BuiltinsToPreload(string nvrtcCandidate)
+    {
+        var dir = Path.GetDirectoryName(nvrtcCandidate);
+        if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir)) return [];
+        return Directory.GetFiles(dir, "libnvrtc-builtins.so.*").Order(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>&lt;repo&gt;/.cache/nvrtc/... when this binary runs from inside a checkout where test.sh ran.</summary>
+    internal static string? RepoNvrtcDir()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (!File.Exists(Path.Combine(dir.FullName, "BayesPfl.Native.sln"))) continue;
+            var lib = Path.Combine(dir.FullName, ".cache", "nvrtc", "root", "usr", "lib", "x86_64-linux-gnu");
+            return Directory.Exists(lib) ? lib : null;
+        }
+        return null;
+    }
+
+    private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        var lib = name switch
+        {
+            Driver => NvidiaLibrary.Driver,
+            Nvrtc => NvidiaLibrary.Nvrtc,
+            Cublas => NvidiaLibrary.Cublas,
+            _ => (NvidiaLibrary?)null,
+        };
+        if (lib is null) return IntPtr.Zero;
+        var outcome = Outcomes[(int)lib.Value].Value;
+        // Throwing here (instead of returning zero) keeps the runtime from probing "bayespfl-cuda" itself and
+        // replaces its generic message with the list of files we tried.
+        return outcome.Handle != 0 ? outcome.Handle : throw new DllNotFoundException(outcome.Error);
+    }
+
+    private static LoadOutcome Load(NvidiaLibrary lib)
+    {
+        var tried = new List<string>();
+        foreach (var candidate in Candidates(lib, Environment.GetEnvironmentVariable, lib == NvidiaLibrary.Nvrtc ? RepoNvrtcDir() : null))
+        {
+            try
+            {
+                if (lib == NvidiaLibrary.Nvrtc)
+                    foreach (var builtins in BuiltinsToPreload(candidate))
+                        NativeLibrary.Load(builtins);
+                return new LoadOutcome(NativeLibrary.Load(candidate), candidate, "");
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+            {
+                tried.Add($"{candidate}: {e.Message}");
+            }
+        }
+        return new LoadOutcome(0, null, $"cannot load {lib} library; tried {string.Join("; ", tried)}");
+    }
+
+    private sealed record LoadOutcome(IntPtr Handle, string? Path, string Error);
+}
