@@ -17,6 +17,9 @@ public static class Cuda
 
     public static int DeviceCount => Result.Value.DeviceCount;
 
+    /// <summary>The driver library file that was loaded, or null.</summary>
+    public static string? DriverLibraryPath => NativeLibraries.TryLoad(NvidiaLibrary.Driver, out _) ? NativeLibraries.LoadedPath(NvidiaLibrary.Driver) : null;
+
     /// <summary>The driver's CUDA version as "13.0", or null when no driver could be loaded.</summary>
     public static string? DriverVersion => Result.Value.DriverVersion is var v and > 0 ? $"{v / 1000}.{v % 1000 / 10}" : null;
 

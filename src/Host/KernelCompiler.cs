@@ -103,7 +103,7 @@ public sealed class KernelCompiler
         var below = supported.Where(a => a < arch).DefaultIfEmpty(-1).Max();
         return below > 0
             ? ($"compute_{below}", false)
-            : throw new NotSupportedException($"NVRTC {Nvrtc.Version} cannot target sm_{arch}; it supports {string.Join(", ", supported.Select(a => $"sm_{a}"))}");
+            : throw new NotSupportedException($"this NVRTC cannot target sm_{arch}; it supports {string.Join(", ", supported.Select(a => $"sm_{a}"))}");
     }
 
     private string[] AllOptions(string target) => ["-std=c++17", $"--gpu-architecture={target}", .. Options];

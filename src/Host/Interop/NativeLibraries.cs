@@ -125,10 +125,21 @@ internal static class NativeLibraries
             }
             catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
             {
-                tried.Add($"{candidate}: {e.Message}");
+                tried.Add(LoaderError(candidate, e.Message));
             }
         }
-        return new LoadOutcome(0, null, $"cannot load {lib} library; tried {string.Join("; ", tried)}");
+        var display = lib switch { NvidiaLibrary.Driver => "libcuda", NvidiaLibrary.Nvrtc => "NVRTC", _ => "cuBLAS" };
+        return new LoadOutcome(0, null, $"cannot load {display}: {string.Join("; ", tried)}");
+    }
+
+    /// <summary>
+    /// The loader's own words (dlerror, which names the file) without the runtime's generic advice that
+    /// precedes them on the first line of the exception message.
+    /// </summary>
+    internal static string LoaderError(string candidate, string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length > 1 ? string.Join(" ", lines[1..]) : $"{candidate}: {message}";
     }
 
     private sealed record LoadOutcome(IntPtr Handle, string? Path, string Error);
