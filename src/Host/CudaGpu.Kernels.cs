@@ -23,7 +23,14 @@ public sealed unsafe partial class CudaGpu
         if (r != CUresult.CUDA_SUCCESS)
             throw Status.Error(r, $"cuLaunchKernel({kernel}, grid {Text(grid)}, block {Text(block)}, {dynamicSharedBytes} B shared, {args.Count} args)");
         lastKernel = kernel;
+        if (SynchronizeEveryLaunch) Synchronize();
     }
+
+    /// <summary>
+    /// Wait after every launch, so that a kernel that faults is named by the error instead of a later call.
+    /// Slow; for debugging, and on by default when BAYESPFL_CUDA_SYNC=1.
+    /// </summary>
+    public bool SynchronizeEveryLaunch { get; set; } = Environment.GetEnvironmentVariable("BAYESPFL_CUDA_SYNC") == "1";
 
     /// <summary>Compiles and loads the modules of <paramref name="kernels"/> (default: all) now instead of at first launch.</summary>
     public void Preload(IEnumerable<string>? kernels = null)

@@ -34,10 +34,12 @@ public sealed class KernelCompiler
     /// <summary>The cache folder, or null when caching is off.</summary>
     public string? CacheDirectory => cache?.Directory;
 
+    /// <summary>BAYESPFL_KERNEL_CACHE, else ~/.cache/bayespfl/kernels (the temp folder when there is no home, e.g. in services).</summary>
     public static string DefaultCacheDirectory =>
         Environment.GetEnvironmentVariable("BAYESPFL_KERNEL_CACHE") is { Length: > 0 } dir
             ? dir
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "bayespfl", "kernels");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? Path.Combine(home, ".cache") : Path.GetTempPath(),
+                "bayespfl", "kernels");
 
     /// <summary>Compiles <paramref name="file"/> (e.g. "layernorm.cu") for compute capability <paramref name="arch"/> (e.g. 90).</summary>
     public CompiledKernel Compile(string file, int arch)

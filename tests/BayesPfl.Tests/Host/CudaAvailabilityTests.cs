@@ -52,4 +52,12 @@ public sealed class CudaAvailabilityTests
         Assert.Equal("CUBLAS_STATUS_INVALID_VALUE", e.StatusName);
         Assert.Equal(7, e.Status);
     }
+
+    [Fact]
+    public void DeviceDescriptionShowsArchMemoryAndDriver()
+    {
+        var info = new CudaDeviceInfo(0, "NVIDIA H200", 9, 0, 150_121_545_728, 132, 232_448, "13.0");
+        Assert.Equal(90, info.Arch);
+        Assert.Equal("NVIDIA H200 (sm_90, 139.8 GiB, driver 13.0)", info.ToString());
+    }
 }
