@@ -43,6 +43,8 @@ public sealed unsafe partial class CudaGpu
     {
         lock (gate)
         {
+            // cuBLAS runs on the runtime API, which uses whatever context is current on the calling thread.
+            MakeCurrent();
             var handle = Cublas();
             Status.Check(CublasApi.cublasSgemmStridedBatched(handle, transA, transB, m, n, k, &alpha, a.Address, lda, strideA,
                 b.Address, ldb, strideB, &beta, c.Address, ldc, strideC, batch));

@@ -49,25 +49,38 @@ internal static class NativeLibraries
     /// Where to look for <paramref name="lib"/>, in order. An explicit full path (BAYESPFL_LIBCUDA,
     /// BAYESPFL_LIBNVRTC, BAYESPFL_LIBCUBLAS) or folder (BAYESPFL_NVRTC_DIR) is the only candidate, so a
     /// wrong setting fails loudly instead of silently picking another copy. Otherwise the sonames of the
-    /// supported CUDA majors, newest first, then (NVRTC only) the copy that tools/fetch-nvrtc.sh put in the
-    /// repository's .cache.
+    /// supported CUDA majors, newest first, through the system loader; then the same names in the CUDA
+    /// toolkit folders (<paramref name="toolkitDirs"/>: toolkits installed from NVIDIA's runfile are often
+    /// not on the loader path); then, NVRTC only, the copy that tools/fetch-nvrtc.sh put in the repository's
+    /// .cache. The driver comes only from the system loader: the toolkit ships a stub libcuda that must not win.
     /// </summary>
-    internal static IReadOnlyList<string> Candidates(NvidiaLibrary lib, Func<string, string?> env, string? repoNvrtcDir)
+    internal static IReadOnlyList<string> Candidates(NvidiaLibrary lib, Func<string, string?> env, IReadOnlyList<string> toolkitDirs, string? repoNvrtcDir)
     {
+        string[] InFolders(string[] names, IEnumerable<string> dirs) => [.. names, .. dirs.SelectMany(d => names.Select(n => Path.Combine(d, n)))];
         switch (lib)
         {
             case NvidiaLibrary.Driver:
                 return NonEmpty(env("BAYESPFL_LIBCUDA")) is { } cuda ? [cuda] : ["libcuda.so.1"];
             case NvidiaLibrary.Cublas:
-                return NonEmpty(env("BAYESPFL_LIBCUBLAS")) is { } cublas ? [cublas] : ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"];
+                return NonEmpty(env("BAYESPFL_LIBCUBLAS")) is { } cublas ? [cublas] : InFolders(CublasSonames, toolkitDirs);
             default:
                 if (NonEmpty(env("BAYESPFL_LIBNVRTC")) is { } nvrtc) return [nvrtc];
                 if (NonEmpty(env("BAYESPFL_NVRTC_DIR")) is { } dir) return NvrtcSonames.Select(s => Path.Combine(dir, s)).ToArray();
-                return repoNvrtcDir is null ? NvrtcSonames : [.. NvrtcSonames, .. NvrtcSonames.Select(s => Path.Combine(repoNvrtcDir, s))];
+                return InFolders(NvrtcSonames, repoNvrtcDir is null ? toolkitDirs : [.. toolkitDirs, repoNvrtcDir]);
         }
     }
 
     private static readonly string[] NvrtcSonames = ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2"];
+    private static readonly string[] CublasSonames = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11"];
+
+    /// <summary>The lib64 folders of $CUDA_HOME, $CUDA_PATH and /usr/local/cuda that exist.</summary>
+    internal static IReadOnlyList<string> ToolkitDirs(Func<string, string?> env) =>
+        new[] { NonEmpty(env("CUDA_HOME")), NonEmpty(env("CUDA_PATH")), "/usr/local/cuda" }
+            .OfType<string>()
+            .Select(root => Path.Combine(root, "lib64"))
+            .Where(Directory.Exists)
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
 
     /// <summary>
     /// NVRTC dlopens libnvrtc-builtins by soname, which the system loader cannot find in a private folder;
@@ -114,7 +127,8 @@ internal static class NativeLibraries
     private static LoadOutcome Load(NvidiaLibrary lib)
     {
         var tried = new List<string>();
-        foreach (var candidate in Candidates(lib, Environment.GetEnvironmentVariable, lib == NvidiaLibrary.Nvrtc ? RepoNvrtcDir() : null))
+        Func<string, string?> env = Environment.GetEnvironmentVariable;
+        foreach (var candidate in Candidates(lib, env, ToolkitDirs(env), lib == NvidiaLibrary.Nvrtc ? RepoNvrtcDir() : null))
         {
             try
             {
