@@ -49,8 +49,9 @@ internal static class DeviceCommand
             return cpu is null ? 1 : 0;
         }
         using var gpu = new CudaGpu(EngineKernels.Sources, ordinal);
+        var loaded = TryPreload(gpu);
         var cuda = TryLinear("cuda", () => new CudaBackend(gpu), inputs);
-        if (cpu is null || cuda is null) return 1;
+        if (cpu is null || cuda is null || !loaded) return 1;
         var maxDiff = cpu.Zip(cuda, (a, b) => Math.Abs(a - b)).Max();
         var ok = maxDiff <= Tolerance;
         AnsiConsole.MarkupLine($"Linear {M}x{K} · {N}x{K}ᵀ + bias: max |cpu - cuda| = {maxDiff:E2} {(ok ? "[green]ok[/]" : $"[red]above {Tolerance:E0}[/]")}");
@@ -94,6 +95,24 @@ internal static class DeviceCommand
         {
             AnsiConsole.MarkupLine($"[red]{name}: Linear failed[/]: {Markup.Escape(e.Message)}");
             return null;
+        }
+    }
+
+    /// <summary>Compiles (or reads from the kernel cache) and loads every engine kernel for this device.</summary>
+    private static bool TryPreload(CudaGpu gpu)
+    {
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            gpu.Preload();
+            AnsiConsole.MarkupLine(Markup.Escape($"kernels: {gpu.Sources.Kernels.Count} from {gpu.Sources.KernelFiles.Count()} files loaded for sm_{gpu.Device.Arch} " +
+                                                 $"in {clock.Elapsed.TotalSeconds:F1} s (cache {gpu.Compiler.CacheDirectory ?? "off"})"));
+            return true;
+        }
+        catch (Exception e) when (e is CudaException or KernelCompileException or InvalidOperationException)
+        {
+            AnsiConsole.MarkupLine($"[red]kernels failed to load[/]: {Markup.Escape(e.Message)}");
+            return false;
         }
     }
 
