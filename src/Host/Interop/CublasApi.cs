@@ -44,7 +44,8 @@ internal enum cublasGemmAlgo_t
 
 /// <summary>
 /// cuBLAS v2 API, native names. Column-major; pointer mode stays at its default (host), so alpha and beta are
-/// host pointers. Device pointers are passed as 64-bit addresses.
+/// host pointers. Device pointers are passed as 64-bit addresses. The *Ex GEMMs are bound for the bf16
+/// precision mode (bf16 operands, fp32 accumulation), which IGpu does not expose yet.
 /// </summary>
 internal static unsafe partial class CublasApi
 {

@@ -90,7 +90,7 @@ internal static class NativeLibraries
     internal static IReadOnlyList<string> BuiltinsToPreload(string nvrtcCandidate)
     {
         var dir = Path.GetDirectoryName(nvrtcCandidate);
-        if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir)) return [];
+        if (string.IsNullOrEmpty(dir) || !File.Exists(nvrtcCandidate)) return [];
         return Directory.GetFiles(dir, "libnvrtc-builtins.so.*").Order(StringComparer.Ordinal).ToArray();
     }
 

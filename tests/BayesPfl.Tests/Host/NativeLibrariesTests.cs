@@ -80,6 +80,8 @@ public sealed class NativeLibrariesTests
         // A bare soname: the system loader finds the builtins itself.
         Assert.Empty(NativeLibraries.BuiltinsToPreload("libnvrtc.so.12"));
         Assert.Empty(NativeLibraries.BuiltinsToPreload(Path.Combine(dir, "missing", "libnvrtc.so.12")));
+        // No NVRTC of that version in the folder: nothing to preload for it.
+        Assert.Empty(NativeLibraries.BuiltinsToPreload(Path.Combine(dir, "libnvrtc.so.13")));
     }
 
     [Fact]
