@@ -1,4 +1,6 @@
 using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Tensors;
+using BayesPfl.KernelEmu;
 using BayesPfl.Tests.Infra;
 using Xunit;
 
@@ -17,7 +19,7 @@ public class EmuBackendTests
         return Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
     }
 
-    private static float[] Run(IBackend be, Func<IBackend, Engine.Tensors.Tensor> op)
+    private static float[] Run(IBackend be, Func<IBackend, Tensor> op)
     {
         var y = op(be);
         var host = new float[y.Length];
@@ -25,21 +27,21 @@ public class EmuBackendTests
         return host;
     }
 
-    private static Engine.Tensors.Tensor Input(IBackend be, string name, int[] shape, int seed)
+    private static Tensor Input(IBackend be, string name, int[] shape, int seed)
     {
         var t = be.Allocate(shape, name);
         be.Upload(t, Random((int)t.Length, seed));
         return t;
     }
 
-    private static void Compare(string name, Func<IBackend, Engine.Tensors.Tensor> op)
+    private static void Compare(string name, Func<IBackend, Tensor> op)
     {
         using var emu = TestBackends.Emulated();
         var expected = Run(TestBackends.Cpu(), op);
         var actual = Run(emu, op);
         // fp32 on both sides with different summation orders over at most a few hundred O(1) terms.
         TensorAssert.Close(name, actual, expected, 1e-5, 1e-4);
-        ((KernelEmu.EmuGpu)emu.Gpu).CheckGuards();
+        ((EmuGpu)emu.Gpu).CheckGuards();
     }
 
     [Fact]

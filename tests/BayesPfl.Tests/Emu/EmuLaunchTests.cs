@@ -1,4 +1,5 @@
 using BayesPfl.Engine.Backends.Cuda;
+using BayesPfl.Host;
 using BayesPfl.KernelEmu;
 using Xunit;
 
@@ -21,8 +22,8 @@ public class EmuLaunchTests
     public void EveryThreadOfA3DGridOf3DBlocksSeesItsOwnIndices()
     {
         using var t = new EmuTestGpu();
-        var grid = new Host.Dim3(3, 2, 2);
-        var block = new Host.Dim3(5, 3, 2);
+        var grid = new Dim3(3, 2, 2);
+        var block = new Dim3(5, 3, 2);
         var n = (int)(grid.Volume * block.Volume);
         var buf = t.Alloc<int>(n + 4);
         t.Launch("emutest_grid_index", grid, block, a => a.Ptr(buf).Int(7).Float(2f).Long(4));
@@ -83,7 +84,7 @@ public class EmuLaunchTests
     {
         using var t = new EmuTestGpu();
         var buf = t.Alloc<float>(4);
-        var e = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, new Host.Dim3((uint)bx, (uint)by), a => a.Ptr(buf).Int(4), smem));
+        var e = Assert.Throws<ArgumentException>(() => t.Launch("emutest_iota", 1, new Dim3((uint)bx, (uint)by), a => a.Ptr(buf).Int(4), smem));
         Assert.Contains(why, e.Message);
         Assert.Contains("emutest_iota", e.Message);
     }
