@@ -33,8 +33,23 @@ public sealed unsafe class EmuGpu : IGpu
 
     public string Description => $"kernel emulator ({Workers} CPU workers)";
 
-    /// <summary>Fiber stack size for kernels with large local arrays (default 64 KiB; BAYESPFL_EMU_STACK_KB).</summary>
-    public static void SetStackBytes(int bytes) => Native.emu_set_stack_bytes((nuint)bytes);
+    /// <summary>
+    /// Fiber stack size, process-wide, for kernels with large local arrays (default 64 KiB or
+    /// BAYESPFL_EMU_STACK_KB; at least 16 KiB). Launches pick it up when they start.
+    /// </summary>
+    public static int StackBytes
+    {
+        get
+        {
+            Native.EnsureLoaded();
+            return (int)Native.emu_get_stack_bytes();
+        }
+        set
+        {
+            Native.EnsureLoaded();
+            Native.emu_set_stack_bytes((nuint)value);
+        }
+    }
 
     /// <summary>Every kernel the emulator knows, src/Kernels and its own self-test kernels.</summary>
     public static IReadOnlyList<string> Kernels()

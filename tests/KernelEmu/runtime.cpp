@@ -422,4 +422,6 @@ int emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned
 }
 
 void emu_set_stack_bytes(size_t bytes) { g_stack_bytes = std::max<size_t>(bytes, 16 * 1024); }
+
+size_t emu_get_stack_bytes() { return g_stack_bytes; }
 }

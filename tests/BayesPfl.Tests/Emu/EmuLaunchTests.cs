@@ -38,6 +38,24 @@ public class EmuLaunchTests
     }
 
     [Fact]
+    public void TheFiberStackSizeIsConfigurable()
+    {
+        using var t = new EmuTestGpu();
+        var buf = t.Alloc<float>(32);
+        var before = EmuGpu.StackBytes;
+        EmuGpu.StackBytes = 256 * 1024;  // process-wide; launches pick it up when they start
+        try
+        {
+            t.Launch("emutest_big_local", 2, 32, a => a.Ptr(buf).Int(1000));
+        }
+        finally
+        {
+            EmuGpu.StackBytes = before;
+        }
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => (float)((16383 - i) % 1000)), t.Download<float>(buf, 32));
+    }
+
+    [Fact]
     public void EveryEngineKernelIsRegistered()
     {
         var registered = EmuGpu.Kernels().ToHashSet();

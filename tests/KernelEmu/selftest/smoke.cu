@@ -78,3 +78,10 @@ extern "C" __global__ void emutest_smem_overflow(int n) {
 extern "C" __global__ void emutest_read_past_end(float* out, const float* in, int n) {
     out[0] = in[n];
 }
+
+// 64 KiB of locals per thread: more than the default fiber stack; runs once the stack is raised.
+extern "C" __global__ void emutest_big_local(float* out, int n) {
+    volatile float a[16384];
+    for (int j = 0; j < 16384; j++) a[j] = (float)(j % n);
+    out[threadIdx.x] = a[16383 - threadIdx.x];
+}
