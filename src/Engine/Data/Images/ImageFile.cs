@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace BayesPfl.Engine.Data.Images;
@@ -39,7 +40,7 @@ public static class ImageFile
         {
             image = Image.Load(path);
         }
-        catch (Exception e) when (e is ImageFormatException or InvalidDataException or EndOfStreamException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (IsDecoderFailure(e))
         {
             throw new InvalidDataException($"{path}: cannot decode image ({e.GetType().Name}: {e.Message})", e);
         }
@@ -57,21 +58,31 @@ public static class ImageFile
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: image file not found", path);
         if (new FileInfo(path).Length == 0) throw new InvalidDataException($"{path}: image file is empty (0 bytes)");
         IImageInfo? info;
+        IImageFormat? format;
         try
         {
-            info = Image.Identify(path);
+            info = Image.Identify(path, out format);
         }
-        catch (Exception e) when (e is ImageFormatException or InvalidDataException or EndOfStreamException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (IsDecoderFailure(e))
         {
             throw new InvalidDataException($"{path}: unreadable image header ({e.GetType().Name}: {e.Message})", e);
         }
-        if (info is null) throw new InvalidDataException($"{path}: not an image in a supported format (PNG, JPEG, BMP, TIFF, GIF, TGA, PBM, WebP)");
+        if (info is null || format is null) throw new InvalidDataException($"{path}: not an image in a supported format (PNG, JPEG, BMP, TIFF, GIF, TGA, PBM, WebP)");
         if (info.Width < 1 || info.Height < 1)
             throw new InvalidDataException($"{path}: image header says {info.Width}x{info.Height} pixels");
         if (info.Width > MaxSide || info.Height > MaxSide || (long)info.Width * info.Height > MaxPixels)
             throw new InvalidDataException($"{path}: image header says {info.Width}x{info.Height} pixels; refusing more than {MaxSide} px a side or {MaxPixels >> 20} Mpx");
+        ImageIntegrity.CheckComplete(path, format.Name);
         return (info.Width, info.Height);
     }
+
+    /// <summary>
+    /// Decoders fail on corrupt data with many exception types (ImageFormatException, but also
+    /// InvalidOperationException, IndexOutOfRangeException, ... from inside the codec); all of them mean
+    /// "this file is broken" and are reported with its name. Resource exhaustion is not wrapped.
+    /// </summary>
+    private static bool IsDecoderFailure(Exception e) =>
+        e is not (OutOfMemoryException or InsufficientExecutionStackException or OperationCanceledException or FileNotFoundException or UnauthorizedAccessException);
 
     /// <summary>Native 16-bit pixels keep their high byte; everything else goes through ImageSharp's
     /// conversion to Rgb24, which replicates grey and drops alpha.</summary>

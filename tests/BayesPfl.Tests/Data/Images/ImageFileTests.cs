@@ -1,0 +1,139 @@
+using System.Buffers.Binary;
+using System.Text;
+using BayesPfl.Engine.Data.Images;
+using BayesPfl.Tests.Infra;
+using Xunit;
+
+namespace BayesPfl.Tests.Data.Images;
+
+/// <summary>Broken, hostile and lossy inputs: every failure is an exception that names the file, and a
+/// lying header is refused before anything of its claimed size is allocated.</summary>
+public class ImageFileTests(ITestOutputHelper log)
+{
+    private readonly string dir = Repo.TempDir("imgfile");
+
+    [Fact]
+    public void EmptyFileIsRefusedByName() => AssertRefused(Write("empty.png", []), "empty");
+
+    [Fact]
+    public void MissingFileIsRefusedByName()
+    {
+        var path = Path.Combine(dir, "nope.png");
+        var e = Assert.Throws<FileNotFoundException>(() => ImageFile.LoadRgb(path));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void TextFileIsRefusedByName() => AssertRefused(Write("notes.png", Encoding.UTF8.GetBytes("this is not an image\n")), "not an image");
+
+    [Theory]
+    [InlineData("rgb", "cut.png")]
+    [InlineData("rgb", "cut.jpg")]
+    [InlineData("rgb", "cut.bmp")]
+    [InlineData("rgb", "cut.tiff")]
+    public void TruncatedFileIsRefusedByName(string kind, string name)
+    {
+        var full = File.ReadAllBytes(TestImages.Save(dir, "full" + Path.GetExtension(name), 120, 90, kind));
+        AssertRefused(Write(name, full[..(full.Length / 2)]), null);
+    }
+
+    [Theory]
+    [InlineData(100_000, 100_000)] // 10 Gpx: would be 30 GB of RGB
+    [InlineData(40_000, 10)]       // one side over the limit
+    [InlineData(20_000, 20_000)]   // 400 Mpx, sides allowed, area not
+    [InlineData(0, 0)]
+    [InlineData(0, 7)]
+    public void AbsurdHeaderIsRefusedWithoutAllocatingIt(int width, int height)
+    {
+        var path = Write($"huge_{width}x{height}.png", PngWithHeader(width, height));
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        AssertRefused(path, null);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        // Header parsing and the exception need kilobytes; anything near the claimed size means it decoded.
+        Assert.True(allocated < 16 << 20, $"refusing {path} allocated {allocated >> 20} MiB");
+    }
+
+    /// <summary>
+    /// ImageSharp is not libjpeg: its IDCT rounds slightly differently (4:4:4 files: measured max 3, mean
+    /// 0.02-0.05 grey levels) and it up-samples 4:2:0 chroma by replication where libjpeg uses its "fancy"
+    /// triangle filter (measured max 8, mean 1.3 on smooth content; max 104, mean 9.9 on pixel noise, the
+    /// worst case). Bounds are those measurements plus margin: a wrong colour matrix or a shifted block
+    /// would exceed them by far. This is the one place the input path is not bit-exact with PIL.
+    /// </summary>
+    [Theory]
+    [InlineData("smooth", "", 12, 2.0)]
+    [InlineData("smooth", "_444", 4, 0.1)]
+    [InlineData("rgb", "", 128, 15.0)]
+    [InlineData("rgb", "_444", 4, 0.1)]
+    public void JpegDecodingIsCloseToPil(string kind, string variant, int maxLevels, double maxMean)
+    {
+        var path = TestImages.Save(dir, kind + variant + ".jpg", 300, 200, kind);
+        using var pil = PilResizeTests.RunOracle(dir, [[path, 518, 518]], []);
+        var ours = ImageFile.LoadRgb(path).Pixels;
+        var theirs = pil.ReadBytes("decode.0");
+        var (differ, max) = PilResizeTests.Diff(ours, theirs);
+        var mean = ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Average();
+        var summary = $"JPEG decode ({kind}{variant}): {differ} of {ours.Length} bytes differ from PIL/libjpeg, max {max}, mean {mean:F3} grey levels";
+        log.WriteLine(summary);
+        Assert.True(max <= maxLevels && mean <= maxMean, summary);
+    }
+
+    [Fact]
+    public void GrayMaskUsesPilLuma()
+    {
+        var rgb = new Image8(2, 1, 3, [255, 0, 0, 10, 200, 30], "m");
+        // PIL: (R*19595 + G*38470 + B*7471 + 0x8000) >> 16.
+        Assert.Equal([76, 124], ImageFile.ToGray(rgb).Pixels); // as PIL 9.4 gives
+    }
+
+    private string Write(string name, byte[] bytes)
+    {
+        var path = Path.Combine(dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static void AssertRefused(string path, string? phrase)
+    {
+        var e = Assert.ThrowsAny<InvalidDataException>(() => ImageFile.LoadRgb(path));
+        Assert.Contains(path, e.Message);
+        if (phrase is not null) Assert.Contains(phrase, e.Message);
+    }
+
+    /// <summary>A syntactically valid PNG (correct CRCs) whose IHDR claims the given size, with a tiny IDAT.</summary>
+    private static byte[] PngWithHeader(int width, int height)
+    {
+        using var ms = new MemoryStream();
+        ms.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; // bit depth
+        ihdr[9] = 2; // colour type RGB
+        Chunk(ms, "IHDR", ihdr);
+        Chunk(ms, "IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+        Chunk(ms, "IEND", []);
+        return ms.ToArray();
+    }
+
+    private static void Chunk(Stream s, string type, byte[] data)
+    {
+        var buf = new byte[12 + data.Length];
+        BinaryPrimitives.WriteInt32BigEndian(buf, data.Length);
+        Encoding.ASCII.GetBytes(type, buf.AsSpan(4));
+        data.CopyTo(buf, 8);
+        BinaryPrimitives.WriteUInt32BigEndian(buf.AsSpan(8 + data.Length), Crc32(buf.AsSpan(4, 4 + data.Length)));
+        s.Write(buf);
+    }
+
+    private static uint Crc32(ReadOnlySpan<byte> bytes)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in bytes)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+        }
+        return ~crc;
+    }
+}
