@@ -128,6 +128,24 @@ public class ClipTokenizerTests
     }
 
     [Fact]
+    public void EncodesConcurrentlyWithTheSameResult()
+    {
+        var texts = RandomStrings(new Random(99), 200).ToArray();
+        var serial = texts.Select(Tok.Encode).ToArray();
+        var parallel = new int[texts.Length][];
+        Parallel.For(0, texts.Length * 4, i => parallel[i % texts.Length] = Tok.Encode(texts[i % texts.Length]));
+        for (var i = 0; i < texts.Length; i++) Assert.Equal(serial[i], parallel[i]);
+    }
+
+    [Fact]
+    public void EotIndexIsTheFirstHighestId()
+    {
+        Assert.Equal(5, ClipTokenizer.EotIndex([49406, 343, 4044, 6491, 1, 49407, 0, 0]));
+        Assert.Equal(1, ClipTokenizer.EotIndex([49406, 49407, 5, 49407]));
+        Assert.Throws<ArgumentException>(() => ClipTokenizer.EotIndex([49406, 343, 0]));
+    }
+
+    [Fact]
     public void CleansWhitespaceCaseAndHtml()
     {
         Assert.Equal(Tok.Encode("metal nut"), Tok.Encode("  METAL\t\n\u00a0 Nut \u3000"));

@@ -13,10 +13,13 @@ public static class ClipPreprocess
     public static readonly float[] Std = [0.26862954f, 0.26130258f, 0.27577711f];
 
     /// <summary>Decodes, resizes and normalises one image file into a [3,S,S] float array.</summary>
-    public static float[] LoadImage(string path, int size = DefaultSize)
+    public static float[] LoadImage(string path, int size = DefaultSize) => Preprocess(ImageFile.LoadRgb(path), size);
+
+    /// <summary>Resizes and normalises an already decoded RGB image (e.g. pixels handed over through the C API).</summary>
+    public static float[] Preprocess(Image8 rgb, int size = DefaultSize)
     {
         var chw = new float[3 * size * size];
-        LoadImageInto(path, size, chw);
+        Normalize(ResizeImage(rgb, size), chw);
         return chw;
     }
 

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using BayesPfl.Engine.Data.Images;
 using BayesPfl.Tests.Infra;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using Xunit;
 
 namespace BayesPfl.Tests.Data.Images;
@@ -76,6 +78,21 @@ public class ImageFileTests(ITestOutputHelper log)
         var summary = $"JPEG decode ({kind}{variant}): {differ} of {ours.Length} bytes differ from PIL/libjpeg, max {max}, mean {mean:F3} grey levels";
         log.WriteLine(summary);
         Assert.True(max <= maxLevels && mean <= maxMean, summary);
+    }
+
+    [Fact]
+    public void SixteenBitGreyKeepsTheHighByte()
+    {
+        var path = Path.Combine(dir, "g16.png");
+        using (var img = new Image<L16>(3, 1))
+        {
+            img[0, 0] = new(0x0000);
+            img[1, 0] = new(0x12FF);
+            img[2, 0] = new(0xFF00);
+            img.Save(path);
+        }
+        // PIL would clip the 16-bit value to 255 (white); the high byte keeps the image usable (see ImageFile).
+        Assert.Equal([0, 0, 0, 0x12, 0x12, 0x12, 0xFF, 0xFF, 0xFF], ImageFile.LoadRgb(path).Pixels);
     }
 
     [Fact]
