@@ -3,9 +3,9 @@
 Restatement of the published algorithm (OpenAI CLIP, simple_tokenizer):
   * byte -> printable character table: the printable byte values ('!'..'~', '\xa1'..'\xac', '\xae'..'\xff')
     map to themselves; the remaining 68 byte values map, in increasing order, to chr(256), chr(257), ...
-  * vocabulary: those 256 characters (the 188 printable bytes in increasing order, then the 68 others), then each of them + '</w>', then one entry per merge
-    (the two halves concatenated) for the first 49152 - 256 - 2 merge lines after the header line, then
-    '<|startoftext|>' and '<|endoftext|>'. A merge's rank is its line index.
+  * vocabulary: those 256 characters (the 188 printable bytes in increasing order, then the 68 others),
+    then each of them + '</w>', then one entry per merge (the two halves concatenated) for the first
+    49152 - 256 - 2 merge lines after the header line, then '<|startoftext|>' and '<|endoftext|>'. A merge's rank is its line index.
   * clean-up: html.unescape twice, strip; collapse every run of whitespace (Python's `\\s`) to one space,
     strip; lower-case. (CLIP first runs ftfy.fix_text, which is not installed here: mojibake repair and
     similar are out of scope for both implementations.)
