@@ -10,9 +10,11 @@ namespace BayesPfl.Engine.Text;
 /// </summary>
 /// <remarks>
 /// Not reproduced, on purpose or for lack of a library:
-/// * ftfy.fix_text (CLIP runs it first): repairs mojibake ("cafÃ©" -> "café"), curly quotes are kept but
-///   some control characters, HTML-escaped text inside terminal escapes, etc. are fixed there. Well-formed
-///   text (all class names and prompts here) is unchanged by ftfy.
+/// * ftfy.fix_text (CLIP runs it first; no .NET port exists). With its defaults it repairs mojibake
+///   ("cafÃ©" -> "café"), straightens curly quotes, expands Latin ligatures ("ﬁ" -> "fi"), folds full-width
+///   letters to ASCII, removes terminal escapes and most control characters, normalises line breaks, and
+///   finally applies Unicode NFC. Plain text already in NFC with straight quotes (all class names and
+///   prompts of this project) passes through ftfy unchanged, so its ids are exact; other text may differ.
 /// * Python's html.unescape knows all HTML5 named references and accepts some without ';' ("&amp" -> "&");
 ///   WebUtility.HtmlDecode knows the HTML 4 set and needs the ';'. Numeric references and the common named
 ///   ones (&amp; &lt; &gt; &quot; &apos; &nbsp; ...) agree.

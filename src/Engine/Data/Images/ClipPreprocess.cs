@@ -9,8 +9,11 @@ public static class ClipPreprocess
 {
     public const int DefaultSize = 518;
 
-    public static readonly float[] Mean = [0.48145466f, 0.4578275f, 0.40821073f];
-    public static readonly float[] Std = [0.26862954f, 0.26130258f, 0.27577711f];
+    /// <summary>CLIP's per-channel (R, G, B) mean, applied after /255.</summary>
+    public static ReadOnlySpan<float> Mean => [0.48145466f, 0.4578275f, 0.40821073f];
+
+    /// <summary>CLIP's per-channel (R, G, B) standard deviation.</summary>
+    public static ReadOnlySpan<float> Std => [0.26862954f, 0.26130258f, 0.27577711f];
 
     /// <summary>Decodes, resizes and normalises one image file into a [3,S,S] float array.</summary>
     public static float[] LoadImage(string path, int size = DefaultSize) => Preprocess(ImageFile.LoadRgb(path), size);
@@ -28,7 +31,9 @@ public static class ClipPreprocess
     {
         ArgumentNullException.ThrowIfNull(paths);
         var plane = 3 * size * size;
-        var batch = new float[checked((long)paths.Count * plane)];
+        if ((long)paths.Count * plane > Array.MaxLength)
+            throw new ArgumentException($"a batch of {paths.Count} images at {size} px does not fit in one array; load it in chunks", nameof(paths));
+        var batch = new float[paths.Count * plane];
         Parallel.For(0, paths.Count, i => LoadImageInto(paths[i], size, batch.AsSpan(i * plane, plane)));
         return batch;
     }
