@@ -64,7 +64,7 @@ public sealed class ClipPreTokenizer : PreTokenizer
     private static string? Prefix(string text, int index, string[] candidates)
     {
         foreach (var c in candidates)
-            if (string.CompareOrdinal(text, index, c, 0, c.Length) == 0 && index + c.Length <= text.Length) return c;
+            if (text.AsSpan(index).StartsWith(c, StringComparison.Ordinal)) return c;
         return null;
     }
 }
