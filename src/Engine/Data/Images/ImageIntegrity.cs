@@ -16,20 +16,34 @@ internal static class ImageIntegrity
     }
 
     /// <summary>
-    /// A complete JPEG ends with the EOI marker FF D9, possibly followed by some padding. Entropy-coded data
-    /// cannot contain FF D9 (FF is always followed by 00 or a restart marker there), so a file cut inside
-    /// the scan has no EOI in its tail.
+    /// Walks the JPEG marker segments from SOI to EOI: segments are skipped by their length (so an EXIF
+    /// thumbnail's own EOI inside APP1 is not mistaken for the end), entropy-coded data after each SOS is
+    /// scanned up to the next marker (FF followed by anything but 00, FF or a restart marker). Reaching the
+    /// end of the file before EOI means it was cut. Data after EOI (e.g. motion-photo videos) is ignored, as
+    /// libjpeg ignores it. Malformed structure is left for the decoder to report.
     /// </summary>
     private static void CheckJpeg(string path)
     {
-        using var f = File.OpenRead(path);
-        var n = (int)Math.Min(f.Length, 4096);
-        var tail = new byte[n];
-        f.Seek(-n, SeekOrigin.End);
-        f.ReadExactly(tail);
-        for (var i = n - 2; i >= 0; i--)
-            if (tail[i] == 0xFF && tail[i + 1] == 0xD9) return;
-        throw new InvalidDataException($"{path}: JPEG file is truncated (no end-of-image marker)");
+        var b = File.ReadAllBytes(path);
+        var n = b.Length;
+        if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return;
+        var i = 2;
+        while (true)
+        {
+            if (i >= n) break;
+            if (b[i] != 0xFF) return;
+            while (i < n && b[i] == 0xFF) i++;
+            if (i >= n) break;
+            var marker = b[i++];
+            if (marker == 0xD9) return;
+            if (marker is 0x01 or (>= 0xD0 and <= 0xD7)) continue;
+            if (i + 2 > n) break;
+            i += (b[i] << 8) | b[i + 1];
+            if (i > n) break;
+            if (marker != 0xDA) continue;
+            while (i < n && !(b[i] == 0xFF && i + 1 < n && b[i + 1] is not (0x00 or 0xFF or (>= 0xD0 and <= 0xD7)))) i++;
+        }
+        throw new InvalidDataException($"{path}: JPEG file is truncated (it ends before the end-of-image marker)");
     }
 
     /// <summary>An uncompressed BMP (BI_RGB / BI_BITFIELDS) must hold offset + stride * |height| bytes.</summary>

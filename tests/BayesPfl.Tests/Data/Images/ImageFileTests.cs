@@ -39,6 +39,25 @@ public class ImageFileTests(ITestOutputHelper log)
         AssertRefused(Write(name, full[..(full.Length / 2)]), null);
     }
 
+    [Fact]
+    public void JpegTruncationIsFoundBehindAThumbnailAndTrailingDataIsAccepted()
+    {
+        var jpeg = File.ReadAllBytes(TestImages.Save(dir, "base.jpg", 120, 90, "smooth"));
+        var thumb = File.ReadAllBytes(TestImages.Save(dir, "thumb.jpg", 8, 8, "smooth"));
+        // APP1 segment holding a whole JPEG (as an EXIF thumbnail does), inserted after SOI.
+        var app1 = new byte[4 + thumb.Length];
+        app1[0] = 0xFF;
+        app1[1] = 0xE1;
+        BinaryPrimitives.WriteUInt16BigEndian(app1.AsSpan(2), (ushort)(2 + thumb.Length));
+        thumb.CopyTo(app1, 4);
+        byte[] withThumb = [.. jpeg[..2], .. app1, .. jpeg[2..]];
+        AssertRefused(Write("thumb_cut.jpg", withThumb[..(withThumb.Length - 200)]), "truncated");
+
+        var expected = ImageFile.LoadRgb(Write("thumb_ok.jpg", withThumb)).Pixels;
+        byte[] trailing = [.. withThumb, .. Enumerable.Range(0, 10_000).Select(k => (byte)k)];
+        Assert.Equal(expected, ImageFile.LoadRgb(Write("trailing.jpg", trailing)).Pixels);
+    }
+
     [Theory]
     [InlineData(100_000, 100_000)] // 10 Gpx: would be 30 GB of RGB
     [InlineData(40_000, 10)]       // one side over the limit
