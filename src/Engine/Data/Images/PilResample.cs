@@ -26,7 +26,7 @@ public static class PilResample
     {
         ArgumentNullException.ThrowIfNull(src);
         if (width < 1 || height < 1) throw new ArgumentException($"{src.Source}: cannot resize to {width}x{height}");
-        if (width == src.Width && height == src.Height) return src with { Pixels = (byte[])src.Pixels.Clone() };
+        if (width == src.Width && height == src.Height) return src.Clone();
 
         var horiz = Coefficients.Compute(src.Width, width, filter);
         var vert = Coefficients.Compute(src.Height, height, filter);
