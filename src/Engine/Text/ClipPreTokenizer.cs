@@ -10,6 +10,9 @@ namespace BayesPfl.Engine.Text;
 /// evaluated per Unicode code point. A .NET Regex sees UTF-16 units, so a letter outside the BMP (e.g. 𝐀)
 /// would be two surrogates of category Cs and fall into the "other" run; Python's regex sees one letter.
 /// Alternatives are tried in order at each match start, and the runs are greedy, as in the regex.
+/// Checked once against Python's `regex` module with CLIP's exact pattern on 20,000 random strings from
+/// U+0020..U+2FFF plus astral letters: identical except U+0345 (combining ypogegrammeni), which that module,
+/// under IGNORECASE, matches with no alternative and drops; here it is an "other" character.
 /// </summary>
 public sealed class ClipPreTokenizer : PreTokenizer
 {
