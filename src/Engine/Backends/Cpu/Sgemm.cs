@@ -33,13 +33,15 @@ internal static unsafe class Sgemm
         }
         var nPad = (n + NR - 1) / NR * NR;
         var packedB = ArrayPool<float>.Shared.Rent(checked(k * nPad));
+        // Below ~1 MFLOP (the flow and head GEMMs of one sample) waking other threads costs more than it saves.
+        var threads = new ParallelOptions { MaxDegreeOfParallelism = 2.0 * m * n * k < 1e6 ? 1 : -1 };
         try
         {
             var panels = nPad / NR;
-            Parallel.For(0, panels, j => PackB(transB, b, bOff, ldb, k, n, j, nPad, packedB));
+            Parallel.For(0, panels, threads, j => PackB(transB, b, bOff, ldb, k, n, j, nPad, packedB));
             var mBlocks = (m + MC - 1) / MC;
             var nBlocks = (n + NT - 1) / NT;
-            Parallel.For(0, mBlocks * nBlocks, () => ArrayPool<float>.Shared.Rent(MC * KC), (task, _, packedA) =>
+            Parallel.For(0, mBlocks * nBlocks, threads, () => ArrayPool<float>.Shared.Rent(MC * KC), (task, _, packedA) =>
             {
                 var i0 = task / nBlocks * MC;
                 var j0 = task % nBlocks * NT;

@@ -69,6 +69,11 @@ public sealed class GemmTests(BasicOracle oracle) : IClassFixture<BasicOracle>
         var c = cpu.Allocate(new Shape(oracle.Shape(op + ".y")), "c");
         cpu.BatchedMatMul(c, a, b, transposeB);
         Expect(op + ".y", Get(cpu, c));
+        // The input gradient is itself a batched product: da = dy·op(b)ᵀ, i.e. b with the other transpose flag.
+        var dy = Put(cpu, "dy", oracle.Shape(op + ".dy"), oracle.F(op + ".dy"));
+        var da = cpu.Allocate(a.Shape, "da");
+        cpu.BatchedMatMul(da, dy, b, !transposeB);
+        Expect(op + ".da", Get(cpu, da));
     }
 
     // The fast blocked path against the plain loops in double, at shapes that cross every block edge
