@@ -58,9 +58,20 @@ public sealed class PointwiseTests(BasicOracle oracle) : IClassFixture<BasicOrac
         double[] x = [19.5, 20.5, 50, -50], y = new double[4], dx = new double[4];
         PointwiseReference.Softplus<double>(y, x);
         PointwiseReference.SoftplusBackward<double>(dx, [1, 1, 1, 1], x);
-        Assert.Equal([Math.Log(1 + Math.Exp(19.5)), 20.5, 50, Math.Log(1 + Math.Exp(-50))], y);
+        // At x = -50, log(1+e^x) = e^x − e^2x/2 + ...: e^x itself to double precision (a naive log(1+e^x) gives 0).
+        Assert.Equal([Math.Log(1 + Math.Exp(19.5)), 20.5, 50, Math.Exp(-50)], y);
         Assert.Equal(1.0, dx[1]);
         Assert.Equal(1.0, dx[2]);
+    }
+
+    [Fact]
+    public void Log1pIsAccurateForTinyArguments()
+    {
+        // Reference values from the series u − u²/2 + u³/3 − u⁴/4 (the next term is below 1e-16 relative for u ≤ 1e-4).
+        foreach (var u in new[] { 1e-20, 1e-10, 3e-8, 1e-4 })
+            Assert.Equal(u - u * u / 2 + u * u * u / 3 - u * u * u * u / 4, PointwiseReference.Log1p(u), u * 1e-15);
+        Assert.Equal(Math.Log(2.5), PointwiseReference.Log1p(1.5), 1e-15);
+        Assert.Equal(1e-30f, PointwiseReference.Log1p(1e-30f));
     }
 
     [Fact]
