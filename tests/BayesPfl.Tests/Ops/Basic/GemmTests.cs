@@ -123,6 +123,21 @@ public sealed class GemmTests(BasicOracle oracle) : IClassFixture<BasicOracle>
     }
 
     [Fact]
+    public void FastGemmIsDeterministic()
+    {
+        // Several row blocks and column tasks run on different threads: each element's sum order must not depend on them.
+        const int m = 250, k = 300, n = 1100;
+        using var cpu = new CpuBackend();
+        var x = Put(cpu, "x", [m, k], FiniteDiff.RandomFloats(m * k, 1));
+        var w = Put(cpu, "w", [n, k], FiniteDiff.RandomFloats(n * k, 2));
+        var y = cpu.Allocate(new Shape(m, n), "y");
+        cpu.Linear(y, x, w, null);
+        var first = Get(cpu, y);
+        cpu.Linear(y, x, w, null);
+        TensorAssert.BitwiseEqual("Linear rerun", Get(cpu, y), first);
+    }
+
+    [Fact]
     public void GradientsMatchFiniteDifferences()
     {
         const int m = 3, k = 4, n = 5;
