@@ -6,15 +6,15 @@ namespace BayesPfl.Tests.Ops.Basic;
 
 /// <summary>
 /// The CUDA launchers and kernels (run by the kernel emulator) against the CPU reference at hostile shapes:
-/// rows 1, 7, 33, 197, 257; widths 1, 3, 31, 33, 77, 773 (not multiples of 4 or 32). Each case also checks
+/// rows 1, 7, 33, 197, 257, 577, 1370; widths 1, 3, 5, 31, 33, 77, 773 (not multiples of 4 or 32). Each case also checks
 /// guard bytes after every call, finiteness and a bitwise-equal rerun (see OpHarness). The same cases run on a
 /// real GPU at real shapes in <see cref="RealGpuTests"/>.
 /// </summary>
 public sealed class EmulatedTests
 {
-    public static TheoryData<int, int> RowShapes => new() { { 1, 1 }, { 7, 3 }, { 33, 31 }, { 197, 33 }, { 257, 77 }, { 7, 773 } };
+    public static TheoryData<int, int> RowShapes => new() { { 1, 1 }, { 7, 3 }, { 33, 31 }, { 197, 33 }, { 257, 77 }, { 7, 773 }, { 1370, 5 } };
 
-    public static TheoryData<int, int, int> GemmShapes => new() { { 1, 1, 1 }, { 7, 3, 31 }, { 33, 77, 33 }, { 197, 31, 7 }, { 257, 33, 77 }, { 3, 773, 5 } };
+    public static TheoryData<int, int, int> GemmShapes => new() { { 1, 1, 1 }, { 7, 3, 31 }, { 33, 77, 33 }, { 197, 31, 7 }, { 257, 33, 77 }, { 3, 773, 5 }, { 577, 5, 9 } };
 
     public static TheoryData<string> UnaryOps => [.. Unary.All.Select(u => u.Oracle)];
 
@@ -42,7 +42,7 @@ public sealed class EmulatedTests
     {
         var data = new TheoryData<string, int, int>();
         foreach (var u in Unary.All)
-            foreach (var (rows, c) in new[] { (1, 1), (7, 3), (33, 31), (197, 33), (257, 77), (7, 773) })
+            foreach (var (rows, c) in new[] { (1, 1), (7, 3), (33, 31), (197, 33), (257, 77), (7, 773), (1370, 5) })
                 data.Add(u.Oracle, rows, c);
         return data;
     }
