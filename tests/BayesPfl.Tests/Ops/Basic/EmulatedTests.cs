@@ -55,8 +55,11 @@ public sealed class EmulatedTests
 /// <summary>The real-GPU variant at the model's shapes (ViT-L/14 at 518 px: 1370 tokens, width 1024, MLP 4096).</summary>
 public sealed class RealGpuTests
 {
-    private static void OnGpu(string op, Spec[] specs, Op run, double atol, double rtol) =>
-        GpuMatchesCpu(RealGpu.BackendOrSkip(), op, specs, run, atol, rtol);
+    private static void OnGpu(string op, Spec[] specs, Op run, double atol, double rtol)
+    {
+        using var gpu = RealGpu.BackendOrSkip();
+        GpuMatchesCpu(gpu, op, specs, run, atol, rtol);
+    }
 
     [Fact]
     public void LinearAtVitShapes()
