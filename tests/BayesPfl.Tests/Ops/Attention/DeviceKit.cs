@@ -32,11 +32,11 @@ public static class DeviceKit
         return a;
     }
 
-    /// <summary>Throws if a launch on the emulator wrote outside its buffers (guard bytes).</summary>
-    public static void Guards(CudaBackend be)
+    /// <summary>Waits for the op; on the emulator also throws if it wrote outside its buffers (guard bytes).</summary>
+    public static void AfterLaunch(IBackend be)
     {
         be.Synchronize();
-        ((EmuGpu)be.Gpu).CheckGuards();
+        if (be is CudaBackend { Gpu: EmuGpu emu }) emu.CheckGuards();
     }
 
     /// <summary>

@@ -24,6 +24,12 @@ public class VisionReferenceTests
         // Each output is a 588-term dot product of N(0,1) pixels with weights of scale 1/sqrt(588): y ~ N(0,1)
         // and float32 accumulation error ~ sqrt(588)·6e-8 ≈ 1.5e-6; 1e-5 is a 6x margin.
         TensorAssert.Close("y", Get(y), f.ReadFloats("y"), 1e-5, 1e-5);
+        // The generic reference in double (the plain loops the fast GEMM path replaces): float64 end to end,
+        // so the only difference is ReadFloats rounding the oracle's float64 y to float32 (2^-24 relative).
+        var y64 = new double[y.Length];
+        var n = new PatchEmbedReference.Dims(batch, cin, height, width, patch, channels);
+        PatchEmbedReference.Forward<double>(y64, ToDouble(f.ReadFloats("image")), ToDouble(f.ReadFloats("w")), n);
+        TensorAssert.Close("y (double reference)", y64, ToDouble(f.ReadFloats("y")), 1e-12, 1.2e-7);
     }
 
     [Theory]
@@ -72,4 +78,6 @@ public class VisionReferenceTests
         // The op is linear, so central differences are exact up to double rounding (~1e-10 here).
         TensorAssert.Close("dx", dx, numeric, 1e-8, 1e-8);
     }
+
+    private static double[] ToDouble(float[] a) => Array.ConvertAll(a, v => (double)v);
 }
