@@ -13,7 +13,7 @@ namespace BayesPfl.Tests.Ops.Attention;
 /// </summary>
 public class AttentionDeviceTests
 {
-    // Seeds are fresh per run (printed on failure through the case name) so that coverage grows over runs.
+    // A fresh seed per run (named in every failure message, to replay it) so that coverage grows over runs.
     private static readonly int Seed = System.Random.Shared.Next();
 
     public static TheoryData<int, int, int, int, int, bool> EmulatedCases => new()
@@ -38,7 +38,7 @@ public class AttentionDeviceTests
             // contraction). Observed max abs: o and lse ~1e-6 (O(1) averages; lse ~ log Nk + max score), so 1e-5.
             // Gradients sum up to 257 O(1) terms: observed <= 5e-6, and 2e-5 where dq, dk are pure rounding noise
             // around 0 (Nk = 1: P = 1 and dS = dO·v − dO·o = 0), so 1e-4.
-            oTol: 1e-5, gradTol: 1e-4, rerun: true);
+            oTol: 1e-5, gradTol: 1e-4);
     }
 
     public static TheoryData<string, int, int, int, int, int, bool, float> ModelCases => new()
@@ -55,11 +55,11 @@ public class AttentionDeviceTests
         using var gpu = RealGpu();
         Assert.NotEmpty(name);
         // As on the emulator, but sums now run over up to 1370 keys: rounding grows ~sqrt(1370/257) ≈ 2.3x.
-        Compare(gpu, batch, nq, nk, heads, dim, causal, scale, Seed, oTol: 3e-5, gradTol: 3e-4, rerun: true);
+        Compare(gpu, batch, nq, nk, heads, dim, causal, scale, Seed, oTol: 3e-5, gradTol: 3e-4);
     }
 
     private static void Compare(CudaBackend gpu, int batch, int nq, int nk, int heads, int dim, bool causal, float scale, int seed,
-        double oTol, double gradTol, bool rerun)
+        double oTol, double gradTol)
     {
         using var cpu = TestBackends.Cpu();
         int w = heads * dim;
@@ -72,13 +72,12 @@ public class AttentionDeviceTests
         };
         var expected = Run(cpu, data, batch, nq, nk, heads, dim, causal, scale);
         var actual = Run(gpu, data, batch, nq, nk, heads, dim, causal, scale);
-        foreach (var (key, value) in actual) TensorAssert.AllFinite(key, value);
-        TensorAssert.Close("o", actual["o"], expected["o"], oTol, oTol);
-        TensorAssert.Close("lse", actual["lse"], expected["lse"], oTol, oTol);
-        foreach (var g in new[] { "dq", "dk", "dv" }) TensorAssert.Close(g, actual[g], expected[g], gradTol, gradTol);
-        if (!rerun) return;
+        foreach (var (key, value) in actual) TensorAssert.AllFinite($"{key} (seed {seed})", value);
+        TensorAssert.Close($"o (seed {seed})", actual["o"], expected["o"], oTol, oTol);
+        TensorAssert.Close($"lse (seed {seed})", actual["lse"], expected["lse"], oTol, oTol);
+        foreach (var g in new[] { "dq", "dk", "dv" }) TensorAssert.Close($"{g} (seed {seed})", actual[g], expected[g], gradTol, gradTol);
         var again = Run(gpu, data, batch, nq, nk, heads, dim, causal, scale);
-        foreach (var (key, value) in actual) TensorAssert.BitwiseEqual(key, again[key], value);
+        foreach (var (key, value) in actual) TensorAssert.BitwiseEqual($"{key} (seed {seed})", again[key], value);
     }
 
     /// <summary>Forward then backward (on the forward's own o and lse); outputs start as NaN to prove they are overwritten.</summary>

@@ -10,6 +10,7 @@ namespace BayesPfl.Tests.Ops.Vision;
 /// <summary>PatchEmbed (im2col + GEMM) and bilinear up-sampling on CUDA against the CPU reference.</summary>
 public class VisionDeviceTests
 {
+    // A fresh seed per run, named in every failure message.
     private static readonly int Seed = System.Random.Shared.Next();
 
     [Theory]
@@ -72,9 +73,9 @@ public class VisionDeviceTests
         using var cpu = TestBackends.Cpu();
         var expected = Run(cpu);
         var actual = Run(gpu);
-        TensorAssert.AllFinite("y", actual);
-        TensorAssert.Close("y", actual, expected, tol, tol);
-        TensorAssert.BitwiseEqual("y", Run(gpu), actual);
+        TensorAssert.AllFinite($"y (seed {Seed})", actual);
+        TensorAssert.Close($"y (seed {Seed})", actual, expected, tol, tol);
+        TensorAssert.BitwiseEqual($"y (seed {Seed})", Run(gpu), actual);
     }
 
     private static void CompareUpsample(CudaBackend gpu, int maps, int h, int w, int outH, int outW, double yTol, double dxTol)
@@ -94,12 +95,12 @@ public class VisionDeviceTests
         using var cpu = TestBackends.Cpu();
         var expected = Run(cpu);
         var actual = Run(gpu);
-        TensorAssert.AllFinite("y", actual.Y);
-        TensorAssert.AllFinite("dx", actual.Dx);
-        TensorAssert.Close("y", actual.Y, expected.Y, yTol, yTol);
-        TensorAssert.Close("dx", actual.Dx, expected.Dx, dxTol, dxTol);
+        TensorAssert.AllFinite($"y (seed {Seed})", actual.Y);
+        TensorAssert.AllFinite($"dx (seed {Seed})", actual.Dx);
+        TensorAssert.Close($"y (seed {Seed})", actual.Y, expected.Y, yTol, yTol);
+        TensorAssert.Close($"dx (seed {Seed})", actual.Dx, expected.Dx, dxTol, dxTol);
         var again = Run(gpu);
-        TensorAssert.BitwiseEqual("y", again.Y, actual.Y);
-        TensorAssert.BitwiseEqual("dx", again.Dx, actual.Dx);
+        TensorAssert.BitwiseEqual($"y (seed {Seed})", again.Y, actual.Y);
+        TensorAssert.BitwiseEqual($"dx (seed {Seed})", again.Dx, actual.Dx);
     }
 }
