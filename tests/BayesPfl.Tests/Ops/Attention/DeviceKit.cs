@@ -39,17 +39,12 @@ public static class DeviceKit
         if (be is CudaBackend { Gpu: EmuGpu emu }) emu.CheckGuards();
     }
 
-    /// <summary>
-    /// The CUDA backend over a real device, or a skip when this machine has none. The host layer's driver
-    /// binding is found by name (BayesPfl.Host.CudaGpu, parameterless constructor) so that these tests start
-    /// running as soon as it exists on a GPU machine.
-    /// </summary>
+    /// <summary>The CUDA backend over the real GPU, or a skip (with the reason) when this machine has none.</summary>
     public static CudaBackend RealGpu()
     {
-        if (!File.Exists("/dev/nvidiactl")) Assert.Skip("no CUDA device");
-        var type = typeof(IGpu).Assembly.GetType("BayesPfl.Host.CudaGpu")
-            ?? throw new InvalidOperationException("a CUDA device exists but BayesPfl.Host.CudaGpu does not");
-        return new CudaBackend((IGpu)Activator.CreateInstance(type)!);
+        var (backend, reason) = TestBackends.RealGpu();
+        if (backend is null) Assert.Skip(reason);
+        return backend;
     }
 
     /// <summary>Random values in [-scale, scale), reproducible from the seed.</summary>
