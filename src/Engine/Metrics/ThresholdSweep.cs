@@ -1,0 +1,233 @@
+namespace BayesPfl.Engine.Metrics;
+
+/// <summary>Work limits of a <see cref="ThresholdSweep"/>.</summary>
+/// <param name="Threads">Worker threads (default: all cores).</param>
+/// <param name="BudgetElements">Most scores held in the scatter buffers at once (2 bytes each for normal pixels,
+/// 6 for anomalous ones); more scores than this take more passes over the maps. A single 16-bit key bucket
+/// larger than the budget is still processed in one piece.</param>
+public sealed record SweepOptions(int Threads = 0, long BudgetElements = 128L << 20)
+{
+    public static readonly SweepOptions Default = new();
+    internal int ThreadCount => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>
+/// Something that folds the points of a threshold sweep. A sweep visits every distinct score once, from the
+/// highest to the lowest, and reports the totals of the scores at or above it: fp (normal), tp (anomalous),
+/// w (sum of the anomalous pixels' weights). Buckets of scores are visited in parallel, each by its own
+/// accumulator that starts from the totals above it; <see cref="Then"/> joins them in descending order.
+/// </summary>
+internal interface ISweepAccumulator<TAcc> where TAcc : struct, ISweepAccumulator<TAcc>
+{
+    TAcc Start(long fp, long tp, double w);
+    void Add(float threshold, long fp, long tp, double w);
+    TAcc Then(in TAcc lower);
+}
+
+/// <summary>
+/// Exact descending threshold sweep over many score maps without sorting them as a whole. Scores map to
+/// order-preserving 32-bit keys; pass 1 counts keys per top-16-bit bucket (per thread, over a static split
+/// of the images); each later pass scatters the low 16 bits of a contiguous range of buckets (a group that
+/// fits the memory budget) into per-bucket slices, normal and anomalous pixels apart so that the label
+/// costs no bits. Each bucket is then sorted on its own (counting sort when large) and walked from the top,
+/// in parallel, starting from the prefix totals known from pass 1. Cost: (1 + groups) reads of the maps,
+/// O(n) work, memory O(budget) besides the maps. -0 and +0 are one threshold; NaN is an error.
+/// </summary>
+internal static class ThresholdSweep
+{
+    private const int Buckets = 1 << 16;
+    private const int CountingSortMin = 1 << 12;
+
+    /// <param name="maps">score maps, any lengths</param>
+    /// <param name="masks">per map, nonzero = anomalous pixel</param>
+    /// <param name="positiveIds">optional, per map, one id per anomalous pixel in raster order (indexes
+    /// <paramref name="weights"/>); null: every anomalous pixel has weight weights[0]</param>
+    public static TAcc Run<TAcc>(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? positiveIds,
+        double[] weights, TAcc seed, SweepOptions options) where TAcc : struct, ISweepAccumulator<TAcc>
+    {
+        if (maps.Count != masks.Count) throw new ArgumentException($"{maps.Count} maps but {masks.Count} masks", nameof(masks));
+        for (var i = 0; i < maps.Count; i++)
+            if (maps[i].Length != masks[i].Length)
+                throw new ArgumentException($"map {i} has {maps[i].Length} scores but its mask {masks[i].Length} pixels", nameof(masks));
+        var chunks = Split(maps.Count, options.ThreadCount);
+        var hist = new Histogram[chunks.Length - 1];
+        Parallelism.For(0, hist.Length, options.ThreadCount, c => hist[c] = Count(maps, masks, positiveIds, weights, chunks[c], chunks[c + 1]));
+
+        var neg = new long[Buckets];
+        var pos = new long[Buckets];
+        var wsum = new double[Buckets];
+        foreach (var h in hist)
+            for (var b = 0; b < Buckets; b++) { neg[b] += h.Neg[b]; pos[b] += h.Pos[b]; wsum[b] += h.W[b]; }
+
+        var results = new TAcc[Buckets];
+        var done = new bool[Buckets];
+        long fpAbove = 0, tpAbove = 0;
+        double wAbove = 0;
+        var startFp = new long[Buckets];
+        var startTp = new long[Buckets];
+        var startW = new double[Buckets];
+        for (var b = Buckets - 1; b >= 0; b--)
+        {
+            startFp[b] = fpAbove; startTp[b] = tpAbove; startW[b] = wAbove;
+            fpAbove += neg[b]; tpAbove += pos[b]; wAbove += wsum[b];
+        }
+
+        var hi = Buckets - 1;
+        while (hi >= 0)
+        {
+            var lo = hi;
+            long size = neg[hi] + pos[hi];
+            while (lo > 0 && size + neg[lo - 1] + pos[lo - 1] <= options.BudgetElements) { lo--; size += neg[lo] + pos[lo]; }
+            if (size > 0)
+                SweepGroup(maps, masks, positiveIds, weights, seed, options, chunks, hist, lo, hi, neg, pos,
+                    startFp, startTp, startW, results, done);
+            hi = lo - 1;
+        }
+
+        var total = seed.Start(0, 0, 0);
+        for (var b = Buckets - 1; b >= 0; b--)
+            if (done[b]) total = total.Then(results[b]);
+        return total;
+    }
+
+    private sealed record Histogram(long[] Neg, long[] Pos, double[] W);
+
+    private static ParallelOptions Par(SweepOptions o) => new() { MaxDegreeOfParallelism = o.ThreadCount };
+
+    private static int[] Split(int count, int parts)
+    {
+        parts = Math.Max(1, Math.Min(parts, count));
+        var bounds = new int[parts + 1];
+        for (var p = 0; p <= parts; p++) bounds[p] = (int)((long)count * p / parts);
+        return bounds;
+    }
+
+    /// <summary>Order-preserving key: larger float, larger key; -0 folds onto +0.</summary>
+    internal static uint Key(float f)
+    {
+        var bits = BitConverter.SingleToUInt32Bits(f == 0f ? 0f : f);
+        return (bits & 0x8000_0000u) != 0 ? ~bits : bits | 0x8000_0000u;
+    }
+
+    internal static float FromKey(uint key) =>
+        BitConverter.UInt32BitsToSingle((key & 0x8000_0000u) != 0 ? key & 0x7FFF_FFFFu : ~key);
+
+    private static Histogram Count(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? ids, double[] weights, int first, int end)
+    {
+        var h = new Histogram(new long[Buckets], new long[Buckets], new double[Buckets]);
+        for (var m = first; m < end; m++)
+        {
+            var s = maps[m];
+            var y = masks[m];
+            var id = ids?[m];
+            var pc = 0;
+            for (var i = 0; i < s.Length; i++)
+            {
+                var f = s[i];
+                if (float.IsNaN(f)) throw new ArgumentException($"score map {m} has NaN at pixel {i}", "maps");
+                var top = Key(f) >> 16;
+                if (y[i] == 0) { h.Neg[top]++; continue; }
+                h.Pos[top]++;
+                h.W[top] += weights[id is null ? 0 : id[pc]];
+                pc++;
+            }
+            if (id is not null && pc != id.Length)
+                throw new ArgumentException($"map {m}: {id.Length} positive ids for {pc} anomalous pixels", "positiveIds");
+        }
+        return h;
+    }
+
+    private static void SweepGroup<TAcc>(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? ids, double[] weights,
+        TAcc seed, SweepOptions options, int[] chunks, Histogram[] hist, int lo, int hi, long[] neg, long[] pos,
+        long[] startFp, long[] startTp, double[] startW, TAcc[] results, bool[] done) where TAcc : struct, ISweepAccumulator<TAcc>
+    {
+        // Slice starts per bucket (ascending), then per chunk inside each slice so that chunks write without locks.
+        var negBase = new int[hi - lo + 2];
+        var posBase = new int[hi - lo + 2];
+        for (var b = lo; b <= hi; b++)
+        {
+            negBase[b - lo + 1] = checked(negBase[b - lo] + (int)neg[b]);
+            posBase[b - lo + 1] = checked(posBase[b - lo] + (int)pos[b]);
+        }
+        var negLow = new ushort[negBase[^1]];
+        var posLow = new ushort[posBase[^1]];
+        var posId = new int[posBase[^1]];
+        var negOff = new int[hist.Length][];
+        var posOff = new int[hist.Length][];
+        for (var c = 0; c < hist.Length; c++) { negOff[c] = new int[hi - lo + 1]; posOff[c] = new int[hi - lo + 1]; }
+        for (var b = lo; b <= hi; b++)
+        {
+            int n = negBase[b - lo], p = posBase[b - lo];
+            for (var c = 0; c < hist.Length; c++)
+            {
+                negOff[c][b - lo] = n; n += (int)hist[c].Neg[b];
+                posOff[c][b - lo] = p; p += (int)hist[c].Pos[b];
+            }
+        }
+        Parallel.For(0, hist.Length, Par(options), c => Scatter(maps, masks, ids, chunks[c], chunks[c + 1], (uint)lo, (uint)hi,
+            negOff[c], posOff[c], negLow, posLow, posId));
+
+        Parallel.For(lo, hi + 1, Par(options), () => new int[Buckets], (b, _, counts) =>
+        {
+            if (neg[b] + pos[b] == 0) return counts;
+            var nSpan = negLow.AsSpan(negBase[b - lo], (int)neg[b]);
+            var pSpan = posLow.AsSpan(posBase[b - lo], (int)pos[b]);
+            var iSpan = posId.AsSpan(posBase[b - lo], (int)pos[b]);
+            if (nSpan.Length >= CountingSortMin) CountingSort(nSpan, counts); else nSpan.Sort();
+            pSpan.Sort(iSpan);
+            var acc = seed.Start(startFp[b], startTp[b], startW[b]);
+            Walk(ref acc, (uint)b << 16, nSpan, pSpan, iSpan, weights, startFp[b], startTp[b], startW[b]);
+            results[b] = acc;
+            done[b] = true;
+            return counts;
+        }, _ => { });
+    }
+
+    private static void Scatter(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? ids, int first, int end,
+        uint lo, uint hi, int[] negOff, int[] posOff, ushort[] negLow, ushort[] posLow, int[] posId)
+    {
+        var span = hi - lo;
+        for (var m = first; m < end; m++)
+        {
+            var s = maps[m];
+            var y = masks[m];
+            var id = ids?[m];
+            var pc = 0;
+            for (var i = 0; i < s.Length; i++)
+            {
+                var key = Key(s[i]);
+                var rel = (key >> 16) - lo;
+                var anomalous = y[i] != 0;
+                if (rel > span) { if (anomalous) pc++; continue; }
+                if (!anomalous) { negLow[negOff[rel]++] = (ushort)key; continue; }
+                var o = posOff[rel]++;
+                posLow[o] = (ushort)key;
+                posId[o] = id is null ? 0 : id[pc];
+                pc++;
+            }
+        }
+    }
+
+    private static void CountingSort(Span<ushort> values, int[] counts)
+    {
+        Array.Clear(counts);
+        foreach (var v in values) counts[v]++;
+        var o = 0;
+        for (var v = 0; v < counts.Length; v++)
+            for (var k = counts[v]; k > 0; k--) values[o++] = (ushort)v;
+    }
+
+    /// <summary>Merges the two ascending slices from their ends: one accumulator step per distinct value.</summary>
+    private static void Walk<TAcc>(ref TAcc acc, uint keyBase, ReadOnlySpan<ushort> negs, ReadOnlySpan<ushort> poss,
+        ReadOnlySpan<int> ids, double[] weights, long fp, long tp, double w) where TAcc : struct, ISweepAccumulator<TAcc>
+    {
+        int n = negs.Length - 1, p = poss.Length - 1;
+        while (n >= 0 || p >= 0)
+        {
+            int v = Math.Max(n >= 0 ? negs[n] : -1, p >= 0 ? poss[p] : -1);
+            while (n >= 0 && negs[n] == v) { fp++; n--; }
+            while (p >= 0 && poss[p] == v) { tp++; w += weights[ids[p]]; p--; }
+            acc.Add(FromKey(keyBase | (uint)v), fp, tp, w);
+        }
+    }
+}
