@@ -77,7 +77,7 @@ def blob_masks(m, h, w):
             continue
         for _ in range(rng.integers(1, 4)):
             cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-            ry, rx = rng.uniform(1, h / 4), rng.uniform(1, w / 4)
+            ry, rx = rng.uniform(0.5, max(h / 4, 1.0)), rng.uniform(0.5, max(w / 4, 1.0))
             masks[i][((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1] = 1
         masks[i][rng.random((h, w)) < 0.01] = 1  # single pixels: diagonal-only contacts test 8-connectivity
     return masks

@@ -60,7 +60,7 @@ public static class GaussianBlur
     }
 
     /// <summary>Index of the reflected sample for a position outside 0..n-1 (period 2n).</summary>
-    internal static int Reflect(int i, int n)
+    public static int Reflect(int i, int n)
     {
         var period = 2 * n;
         i %= period;
