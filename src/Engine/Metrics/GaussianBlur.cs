@@ -77,7 +77,15 @@ public static class GaussianBlur
             var up = src.AsSpan(Reflect(y - j, height) * width, width);
             var down = src.AsSpan(Reflect(y + j, height) * width, width);
             var wj = w[j];
-            for (var x = 0; x < width; x++) acc[x] += ((double)up[x] + down[x]) * wj;
+            int x = 0, nf = Vector<float>.Count, nd = Vector<double>.Count;
+            for (; x + nf <= width; x += nf)
+            {
+                Vector.Widen(new Vector<float>(up[x..]), out var u0, out var u1);
+                Vector.Widen(new Vector<float>(down[x..]), out var d0, out var d1);
+                (new Vector<double>(acc, x) + (u0 + d0) * wj).CopyTo(acc, x);
+                (new Vector<double>(acc, x + nd) + (u1 + d1) * wj).CopyTo(acc, x + nd);
+            }
+            for (; x < width; x++) acc[x] += ((double)up[x] + down[x]) * wj;
         }
         var row = mid.AsSpan(y * width, width);
         for (var x = 0; x < width; x++) row[x] = (float)acc[x];

@@ -27,9 +27,9 @@ internal interface ISweepAccumulator<TAcc> where TAcc : struct, ISweepAccumulato
 /// <summary>
 /// Exact descending threshold sweep over many score maps without sorting them as a whole. Scores map to
 /// order-preserving 32-bit keys; pass 1 counts keys per top-16-bit bucket (per thread, over a static split
-/// of the images); each later pass scatters the low 16 bits of a contiguous range of buckets (a group that
-/// fits the memory budget) into per-bucket slices, normal and anomalous pixels apart so that the label
-/// costs no bits. Each bucket is then sorted on its own (counting sort when large) and walked from the top,
+/// of the images); buckets without anomalous pixels are then done (see <see cref="Walk"/>); each later pass
+/// scatters the low 16 bits of the scores in a group of the other buckets (as many as fit the memory budget)
+/// into per-bucket slices, normal and anomalous pixels apart so that the label costs no bits. Each bucket is then sorted on its own (counting sort when large) and walked from the top,
 /// in parallel, starting from the prefix totals known from pass 1. Cost: (1 + groups) reads of the maps,
 /// O(n) work, memory O(budget) besides the maps. -0 and +0 are one threshold; NaN is an error.
 /// </summary>
@@ -72,17 +72,31 @@ internal static class ThresholdSweep
             fpAbove += neg[b]; tpAbove += pos[b]; wAbove += wsum[b];
         }
 
-        var hi = Buckets - 1;
-        while (hi >= 0)
+        // Buckets without anomalous pixels hold only collinear ROC/PRO points: one step at the bucket's
+        // lowest key stands for all of them, and no scatter pass needs to visit them.
+        var group = new List<int>();
+        long size = 0;
+        for (var b = Buckets - 1; b >= 0; b--)
         {
-            var lo = hi;
-            long size = neg[hi] + pos[hi];
-            while (lo > 0 && size + neg[lo - 1] + pos[lo - 1] <= options.BudgetElements) { lo--; size += neg[lo] + pos[lo]; }
-            if (size > 0)
-                SweepGroup(maps, masks, positiveIds, weights, seed, options, chunks, hist, lo, hi, neg, pos,
-                    startFp, startTp, startW, results, done);
-            hi = lo - 1;
+            if (pos[b] == 0)
+            {
+                if (neg[b] == 0) continue;
+                results[b] = seed.Start(startFp[b], startTp[b], startW[b]);
+                results[b].Add(FromKey((uint)b << 16), startFp[b] + neg[b], startTp[b], startW[b]);
+                done[b] = true;
+                continue;
+            }
+            if (group.Count > 0 && size + neg[b] + pos[b] > options.BudgetElements)
+            {
+                SweepGroup(maps, masks, positiveIds, weights, seed, options, chunks, hist, group, neg, pos, startFp, startTp, startW, results, done);
+                group.Clear();
+                size = 0;
+            }
+            group.Add(b);
+            size += neg[b] + pos[b];
         }
+        if (group.Count > 0)
+            SweepGroup(maps, masks, positiveIds, weights, seed, options, chunks, hist, group, neg, pos, startFp, startTp, startW, results, done);
 
         var total = seed.Start(0, 0, 0);
         for (var b = Buckets - 1; b >= 0; b--)
@@ -121,14 +135,16 @@ internal static class ThresholdSweep
             var y = masks[m];
             var id = ids?[m];
             var pc = 0;
+            long[] negCount = h.Neg, posCount = h.Pos;
+            var wsum = h.W;
             for (var i = 0; i < s.Length; i++)
             {
                 var f = s[i];
                 if (float.IsNaN(f)) throw new ArgumentException($"score map {m} has NaN at pixel {i}", "maps");
                 var top = Key(f) >> 16;
-                if (y[i] == 0) { h.Neg[top]++; continue; }
-                h.Pos[top]++;
-                h.W[top] += weights[id is null ? 0 : id[pc]];
+                if (y[i] == 0) { negCount[top]++; continue; }
+                posCount[top]++;
+                wsum[top] += weights[id is null ? 0 : id[pc]];
                 pc++;
             }
             if (id is not null && pc != id.Length)
@@ -138,41 +154,46 @@ internal static class ThresholdSweep
     }
 
     private static void SweepGroup<TAcc>(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? ids, double[] weights,
-        TAcc seed, SweepOptions options, int[] chunks, Histogram[] hist, int lo, int hi, long[] neg, long[] pos,
+        TAcc seed, SweepOptions options, int[] chunks, Histogram[] hist, List<int> group, long[] neg, long[] pos,
         long[] startFp, long[] startTp, double[] startW, TAcc[] results, bool[] done) where TAcc : struct, ISweepAccumulator<TAcc>
     {
-        // Slice starts per bucket (ascending), then per chunk inside each slice so that chunks write without locks.
-        var negBase = new int[hi - lo + 2];
-        var posBase = new int[hi - lo + 2];
-        for (var b = lo; b <= hi; b++)
+        // slot[bucket] = its index in the group or -1; slices per slot, then per chunk inside each slice so
+        // that chunks write without locks.
+        var slot = new int[Buckets];
+        Array.Fill(slot, -1);
+        var g = group.Count;
+        var negBase = new int[g + 1];
+        var posBase = new int[g + 1];
+        for (var k = 0; k < g; k++)
         {
-            negBase[b - lo + 1] = checked(negBase[b - lo] + (int)neg[b]);
-            posBase[b - lo + 1] = checked(posBase[b - lo] + (int)pos[b]);
+            slot[group[k]] = k;
+            negBase[k + 1] = checked(negBase[k] + (int)neg[group[k]]);
+            posBase[k + 1] = checked(posBase[k] + (int)pos[group[k]]);
         }
-        var negLow = new ushort[negBase[^1]];
-        var posLow = new ushort[posBase[^1]];
-        var posId = new int[posBase[^1]];
+        var negLow = new ushort[negBase[g]];
+        var posLow = new ushort[posBase[g]];
+        var posId = new int[posBase[g]];
         var negOff = new int[hist.Length][];
         var posOff = new int[hist.Length][];
-        for (var c = 0; c < hist.Length; c++) { negOff[c] = new int[hi - lo + 1]; posOff[c] = new int[hi - lo + 1]; }
-        for (var b = lo; b <= hi; b++)
+        for (var c = 0; c < hist.Length; c++) { negOff[c] = new int[g]; posOff[c] = new int[g]; }
+        for (var k = 0; k < g; k++)
         {
-            int n = negBase[b - lo], p = posBase[b - lo];
+            int n = negBase[k], p = posBase[k];
             for (var c = 0; c < hist.Length; c++)
             {
-                negOff[c][b - lo] = n; n += (int)hist[c].Neg[b];
-                posOff[c][b - lo] = p; p += (int)hist[c].Pos[b];
+                negOff[c][k] = n; n += (int)hist[c].Neg[group[k]];
+                posOff[c][k] = p; p += (int)hist[c].Pos[group[k]];
             }
         }
-        Parallel.For(0, hist.Length, Par(options), c => Scatter(maps, masks, ids, chunks[c], chunks[c + 1], (uint)lo, (uint)hi,
+        Parallel.For(0, hist.Length, Par(options), c => Scatter(maps, masks, ids, chunks[c], chunks[c + 1], slot,
             negOff[c], posOff[c], negLow, posLow, posId));
 
-        Parallel.For(lo, hi + 1, Par(options), () => new int[Buckets], (b, _, counts) =>
+        Parallel.For(0, g, Par(options), () => new int[Buckets], (k, _, counts) =>
         {
-            if (neg[b] + pos[b] == 0) return counts;
-            var nSpan = negLow.AsSpan(negBase[b - lo], (int)neg[b]);
-            var pSpan = posLow.AsSpan(posBase[b - lo], (int)pos[b]);
-            var iSpan = posId.AsSpan(posBase[b - lo], (int)pos[b]);
+            var b = group[k];
+            var nSpan = negLow.AsSpan(negBase[k], (int)neg[b]);
+            var pSpan = posLow.AsSpan(posBase[k], (int)pos[b]);
+            var iSpan = posId.AsSpan(posBase[k], (int)pos[b]);
             if (nSpan.Length >= CountingSortMin) CountingSort(nSpan, counts); else nSpan.Sort();
             pSpan.Sort(iSpan);
             var acc = seed.Start(startFp[b], startTp[b], startW[b]);
@@ -184,9 +205,8 @@ internal static class ThresholdSweep
     }
 
     private static void Scatter(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? ids, int first, int end,
-        uint lo, uint hi, int[] negOff, int[] posOff, ushort[] negLow, ushort[] posLow, int[] posId)
+        int[] slot, int[] negOff, int[] posOff, ushort[] negLow, ushort[] posLow, int[] posId)
     {
-        var span = hi - lo;
         for (var m = first; m < end; m++)
         {
             var s = maps[m];
@@ -196,11 +216,11 @@ internal static class ThresholdSweep
             for (var i = 0; i < s.Length; i++)
             {
                 var key = Key(s[i]);
-                var rel = (key >> 16) - lo;
+                var k = slot[key >> 16];
                 var anomalous = y[i] != 0;
-                if (rel > span) { if (anomalous) pc++; continue; }
-                if (!anomalous) { negLow[negOff[rel]++] = (ushort)key; continue; }
-                var o = posOff[rel]++;
+                if (k < 0) { if (anomalous) pc++; continue; }
+                if (!anomalous) { negLow[negOff[k]++] = (ushort)key; continue; }
+                var o = posOff[k]++;
                 posLow[o] = (ushort)key;
                 posId[o] = id is null ? 0 : id[pc];
                 pc++;
@@ -217,17 +237,31 @@ internal static class ThresholdSweep
             for (var k = counts[v]; k > 0; k--) values[o++] = (ushort)v;
     }
 
-    /// <summary>Merges the two ascending slices from their ends: one accumulator step per distinct value.</summary>
+    /// <summary>
+    /// Merges the two ascending slices from their ends. A step for every distinct value holding an anomalous
+    /// pixel; a run of values holding only normal pixels is one step at the run's lowest value, because its
+    /// points lie on one segment of the ROC and PRO curves (sklearn's drop_intermediate drops them too), add
+    /// nothing to AP, and cannot hold the F1 maximum (same recall, lower precision than the point above).
+    /// </summary>
     private static void Walk<TAcc>(ref TAcc acc, uint keyBase, ReadOnlySpan<ushort> negs, ReadOnlySpan<ushort> poss,
         ReadOnlySpan<int> ids, double[] weights, long fp, long tp, double w) where TAcc : struct, ISweepAccumulator<TAcc>
     {
         int n = negs.Length - 1, p = poss.Length - 1;
-        while (n >= 0 || p >= 0)
+        while (p >= 0)
         {
-            int v = Math.Max(n >= 0 ? negs[n] : -1, p >= 0 ? poss[p] : -1);
-            while (n >= 0 && negs[n] == v) { fp++; n--; }
+            int v = poss[p], n0 = n;
+            while (n >= 0 && negs[n] > v) n--;
+            if (n != n0)
+            {
+                fp += n0 - n;
+                acc.Add(FromKey(keyBase | negs[n + 1]), fp, tp, w);
+            }
+            n0 = n;
+            while (n >= 0 && negs[n] == v) n--;
+            fp += n0 - n;
             while (p >= 0 && poss[p] == v) { tp++; w += weights[ids[p]]; p--; }
             acc.Add(FromKey(keyBase | (uint)v), fp, tp, w);
         }
+        if (n >= 0) acc.Add(FromKey(keyBase | negs[0]), fp + n + 1, tp, w);
     }
 }
