@@ -6,9 +6,12 @@ namespace BayesPfl.Engine.Metrics;
 /// the region's pixels whose score passes t; FPR(t) = fraction of all normal pixels whose score passes t.
 /// Two definitions are in use and give different numbers:
 /// <list type="bullet">
-/// <item><see cref="Mvtec"/>: MVTec AD's reference (and anomalib's) definition. Every distinct score is a
-/// threshold (score &gt;= t), the curve starts at (0,0), ends at (1,1), is piecewise linear, and is integrated
-/// up to FPR = limit (linear interpolation at the limit), then divided by the limit.</item>
+/// <item><see cref="Mvtec"/>: the definition of MVTec AD's reference evaluation code (compute_pro with
+/// 8-connected regions, trapezoid with x_max = 0.3, divided by 0.3). Every distinct score is a threshold
+/// (score &gt;= t), the curve starts at (0,0), ends at (1,1), is piecewise linear, and is integrated up to
+/// FPR = limit with linear interpolation at the limit. anomalib uses the same regions (OpenCV/kornia
+/// 8-connectivity), limit and normalisation, but assembles the curve from per-region ROC curves interpolated
+/// onto a common FPR grid, so its values can differ in the last digits.</item>
 /// <item><see cref="SpecVariant"/>: the function in Bayes-PFL's metric file (spec §10): 200 thresholds
 /// t_i = min + i·(max−min)/200, i = 0..199, over all maps; a pixel passes when score &gt; t_i (strictly);
 /// thresholds with FPR &lt; limit are kept, their FPRs rescaled by their own min and max to [0,1], and the PRO
@@ -63,8 +66,7 @@ public static class Aupro
             var y = masks[m];
             for (var i = 0; i < s.Length; i++)
             {
-                var bin = t.AsSpan().BinarySearch(new Below(s[i]));
-                bin = bin < 0 ? ~bin : bin;
+                var bin = Passed(t, min, delta, s[i]);
                 if (y[i] == 0) local[bin]++;
                 else regionHist[ids![pc++], bin]++;
             }
@@ -108,10 +110,13 @@ public static class Aupro
         return -area;
     }
 
-    /// <summary>Orders thresholds against a score: t &lt; score sorts before it, so the insertion point is the
-    /// number of thresholds the score passes strictly.</summary>
-    private readonly struct Below(float score) : IComparable<double>
+    /// <summary>The number of thresholds t_i &lt; score: guessed from the grid, then corrected against the
+    /// stored thresholds so that the predicate is exactly the float64 comparison.</summary>
+    private static int Passed(double[] t, double min, double delta, float score)
     {
-        public int CompareTo(double t) => t < score ? 1 : -1;
+        var b = delta > 0 ? (int)Math.Clamp(Math.Ceiling((score - min) / delta), 0, t.Length) : 0;
+        while (b > 0 && !(t[b - 1] < score)) b--;
+        while (b < t.Length && t[b] < score) b++;
+        return b;
     }
 }

@@ -32,10 +32,10 @@ public readonly record struct BinaryMetrics(double Auroc, double AveragePrecisio
     public static BinaryMetrics Compute(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, double eps = PixelEps, SweepOptions? options = null)
     {
         long p = 0, total = 0;
-        for (var i = 0; i < masks.Count; i++)
+        foreach (var mask in masks)
         {
-            total += masks[i].Length;
-            foreach (var y in masks[i]) if (y != 0) p++;
+            total += mask.Length;
+            p += mask.Length - mask.AsSpan().Count((byte)0);
         }
         var seed = new CurveAccumulator(p, total - p, eps);
         return ThresholdSweep.Run(maps, masks, null, [1.0], seed, options ?? SweepOptions.Default).Result();

@@ -58,6 +58,11 @@ internal sealed record Regions(int Count, long NormalPixels, int[]?[] PositiveId
             var mask = masks[m];
             if (mask.Length != (long)height * width)
                 throw new ArgumentException($"mask {m} has {mask.Length} pixels, not {height}x{width}", nameof(masks));
+            if (mask.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+            {
+                (normal[m], ids[m], sizes[m]) = (mask.Length, [], []);
+                return;
+            }
             var labels = new int[mask.Length];
             var n = ConnectedComponents.Label(mask, height, width, labels);
             var size = new long[n];

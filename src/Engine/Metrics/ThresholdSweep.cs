@@ -170,9 +170,9 @@ internal static class ThresholdSweep
             negBase[k + 1] = checked(negBase[k] + (int)neg[group[k]]);
             posBase[k + 1] = checked(posBase[k] + (int)pos[group[k]]);
         }
-        var negLow = new ushort[negBase[g]];
-        var posLow = new ushort[posBase[g]];
-        var posId = new int[posBase[g]];
+        var negLow = GC.AllocateUninitializedArray<ushort>(negBase[g]);
+        var posLow = GC.AllocateUninitializedArray<ushort>(posBase[g]);
+        var posId = GC.AllocateUninitializedArray<int>(posBase[g]);
         var negOff = new int[hist.Length][];
         var posOff = new int[hist.Length][];
         for (var c = 0; c < hist.Length; c++) { negOff[c] = new int[g]; posOff[c] = new int[g]; }
