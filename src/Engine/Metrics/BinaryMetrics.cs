@@ -5,16 +5,16 @@ namespace BayesPfl.Engine.Metrics;
 /// threshold rule "anomalous iff score &gt;= t" over the distinct scores t.
 /// </summary>
 /// <param name="Auroc">sklearn roc_auc_score: trapezoid over the ROC points of the distinct thresholds, (0,0)
-/// included. Computed as an exact integer sum Σ Δfp·(tp + tp_prev) / (2·P·N), so it is the correctly rounded
-/// value (sklearn's float64 trapezoid differs by ~1e-16 relative). NaN when either class is empty
+/// included. Computed as an exact integer sum Σ Δfp·(tp + tp_prev), divided once by 2·P·N, so it is within
+/// a few ulp of the exact value (sklearn's float64 trapezoid is within ~1e-15). NaN when either class is empty
 /// (sklearn raises "Only one class present in y_true").</param>
 /// <param name="AveragePrecision">sklearn average_precision_score: Σ (R_n − R_{n−1})·P_n over the distinct
 /// thresholds, highest first, up to full recall. NaN when there is no anomalous sample.</param>
 /// <param name="F1Max">max over sklearn's precision_recall_curve points of 2PR/(P+R+eps), evaluated in the same
 /// float64 operation order as NumPy; the points after full recall are excluded as sklearn excludes them.
 /// NaN when there is no anomalous sample.</param>
-/// <param name="F1Threshold">the score at the maximum; on equal F1 values the lowest such threshold (NumPy's
-/// argmax over sklearn's ascending thresholds).</param>
+/// <param name="F1Threshold">the score at the maximum (always a score of an anomalous sample); on equal F1
+/// values the lowest such threshold (NumPy's argmax over sklearn's ascending thresholds).</param>
 /// <param name="IouAtF1">tp/(tp+fp+fn) at that threshold (the IoU the reference code logs).</param>
 public readonly record struct BinaryMetrics(double Auroc, double AveragePrecision, double F1Max, float F1Threshold, double IouAtF1)
 {

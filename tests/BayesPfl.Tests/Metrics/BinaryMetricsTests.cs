@@ -90,3 +90,34 @@ public class BinaryMetricsTests
         Assert.Contains("map 0", e.Message);
     }
 }
+
+public class BinaryMetricsPropertyTests
+{
+    [Fact]
+    public void AurocIsTheMannWhitneyStatistic()
+    {
+        // AUROC = P(s+ > s-) + P(s+ = s-)/2 exactly, for any scores: negatives, infinities, heavy ties.
+        var rng = new Random(Random.Shared.Next());
+        float[] specials = [float.NegativeInfinity, float.PositiveInfinity, -0f, 0f, float.MaxValue, -float.Epsilon, 1e-30f];
+        for (var round = 0; round < 20; round++)
+        {
+            var n = rng.Next(2, 400);
+            var scores = Enumerable.Range(0, n).Select(_ => rng.NextDouble() < 0.2
+                ? specials[rng.Next(specials.Length)]
+                : (float)(Math.Round(rng.NextDouble() * 8) - 4) * (rng.NextDouble() < 0.5 ? 1f : 1.0001f)).ToArray();
+            var labels = Enumerable.Range(0, n).Select(_ => (byte)rng.Next(2)).ToArray();
+            labels[0] = 0;
+            labels[1] = 1;
+            long wins2 = 0, p = 0, q = 0;
+            for (var i = 0; i < n; i++)
+            {
+                if (labels[i] == 0) { q++; continue; }
+                p++;
+                for (var j = 0; j < n; j++)
+                    if (labels[j] == 0) wins2 += scores[i] > scores[j] ? 2 : scores[i] == scores[j] ? 1 : 0;
+            }
+            // Both are one rounding of the same rational number: identical doubles.
+            Assert.Equal(wins2 / (2.0 * p * q), BinaryMetrics.Compute(scores, labels).Auroc);
+        }
+    }
+}

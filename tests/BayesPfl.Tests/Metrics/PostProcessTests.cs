@@ -89,3 +89,34 @@ public class PostProcessTests
         Assert.Throws<ArgumentException>(() => ImageScore.MinMax([0.7, double.NaN]));
     }
 }
+
+public class PostProcessBatchTests
+{
+    [Fact]
+    public void BatchBlurEqualsOneByOne()
+    {
+        var rng = new Random(7);
+        var maps = Enumerable.Range(0, 5).Select(_ => Enumerable.Range(0, 37 * 41).Select(_ => (float)rng.NextDouble()).ToArray()).ToArray();
+        var batch = GaussianBlur.Apply(maps, 37, 41);
+        for (var i = 0; i < maps.Length; i++)
+        {
+            var one = new float[maps[i].Length];
+            GaussianBlur.Apply(maps[i], one, 37, 41);
+            TensorAssert.BitwiseEqual($"map {i}", batch[i], one);
+        }
+    }
+
+    [Fact]
+    public void BatchTopKEqualsSortedTail()
+    {
+        var rng = new Random(Random.Shared.Next());
+        var maps = Enumerable.Range(0, 6).Select(i => Enumerable.Range(0, 1000 + 333 * i).Select(_ => (float)Math.Round(rng.NextDouble() * 50)).ToArray()).ToArray();
+        var means = TopKMean.Compute(maps, 117);
+        for (var i = 0; i < maps.Length; i++)
+        {
+            var sorted = maps[i].OrderDescending().Take(117).Select(v => (double)v).Sum() / 117;
+            // Integers summed in float64: exact in any order.
+            Assert.Equal(sorted, means[i]);
+        }
+    }
+}
