@@ -29,14 +29,15 @@ internal interface ISweepAccumulator<TAcc> where TAcc : struct, ISweepAccumulato
 /// order-preserving 32-bit keys; pass 1 counts keys per top-16-bit bucket (per thread, over a static split
 /// of the images); buckets without anomalous pixels are then done (see <see cref="Walk"/>); each later pass
 /// scatters the low 16 bits of the scores in a group of the other buckets (as many as fit the memory budget)
-/// into per-bucket slices, normal and anomalous pixels apart so that the label costs no bits. Each bucket is then sorted on its own (counting sort when large) and walked from the top,
+/// into per-bucket slices, normal and anomalous pixels apart so that the label costs no bits. Each bucket is then sorted on its own (counted per value when large) and walked from the top,
 /// in parallel, starting from the prefix totals known from pass 1. Cost: (1 + groups) reads of the maps,
 /// O(n) work, memory O(budget) besides the maps. -0 and +0 are one threshold; NaN is an error.
 /// </summary>
 internal static class ThresholdSweep
 {
     private const int Buckets = 1 << 16;
-    private const int CountingSortMin = 1 << 12;
+    // Counting costs n + 2*65536 steps, sorting ~n log n: counting wins from ~16k values on.
+    private const int CountingMin = 1 << 14;
 
     /// <param name="maps">score maps, any lengths</param>
     /// <param name="masks">per map, nonzero = anomalous pixel</param>
@@ -194,10 +195,21 @@ internal static class ThresholdSweep
             var nSpan = negLow.AsSpan(negBase[k], (int)neg[b]);
             var pSpan = posLow.AsSpan(posBase[k], (int)pos[b]);
             var iSpan = posId.AsSpan(posBase[k], (int)pos[b]);
-            if (nSpan.Length >= CountingSortMin) CountingSort(nSpan, counts); else nSpan.Sort();
             pSpan.Sort(iSpan);
             var acc = seed.Start(startFp[b], startTp[b], startW[b]);
-            Walk(ref acc, (uint)b << 16, nSpan, pSpan, iSpan, weights, startFp[b], startTp[b], startW[b]);
+            if (nSpan.Length >= CountingMin)
+            {
+                Array.Clear(counts);
+                foreach (var v in nSpan) counts[v]++;
+                var negs = new CountedNegatives(counts);
+                Walk(ref acc, ref negs, (uint)b << 16, pSpan, iSpan, weights, startFp[b], startTp[b], startW[b]);
+            }
+            else
+            {
+                nSpan.Sort();
+                var negs = new SortedNegatives(negLow, negBase[k], nSpan.Length);
+                Walk(ref acc, ref negs, (uint)b << 16, pSpan, iSpan, weights, startFp[b], startTp[b], startW[b]);
+            }
             results[b] = acc;
             done[b] = true;
             return counts;
@@ -228,40 +240,83 @@ internal static class ThresholdSweep
         }
     }
 
-    private static void CountingSort(Span<ushort> values, int[] counts)
-    {
-        Array.Clear(counts);
-        foreach (var v in values) counts[v]++;
-        var o = 0;
-        for (var v = 0; v < counts.Length; v++)
-            for (var k = counts[v]; k > 0; k--) values[o++] = (ushort)v;
-    }
-
     /// <summary>
-    /// Merges the two ascending slices from their ends. A step for every distinct value holding an anomalous
-    /// pixel; a run of values holding only normal pixels is one step at the run's lowest value, because its
-    /// points lie on one segment of the ROC and PRO curves (sklearn's drop_intermediate drops them too), add
-    /// nothing to AP, and cannot hold the F1 maximum (same recall, lower precision than the point above).
+    /// Walks the anomalous values of a bucket from the top. A step for every distinct value holding an
+    /// anomalous pixel; a run of values holding only normal pixels is one step at the run's lowest value,
+    /// because its points lie on one segment of the ROC and PRO curves (sklearn's drop_intermediate drops them
+    /// too), add nothing to AP, and cannot hold the F1 maximum (same recall, lower precision than the point
+    /// above).
     /// </summary>
-    private static void Walk<TAcc>(ref TAcc acc, uint keyBase, ReadOnlySpan<ushort> negs, ReadOnlySpan<ushort> poss,
-        ReadOnlySpan<int> ids, double[] weights, long fp, long tp, double w) where TAcc : struct, ISweepAccumulator<TAcc>
+    private static void Walk<TAcc, TNeg>(ref TAcc acc, ref TNeg negs, uint keyBase, ReadOnlySpan<ushort> poss,
+        ReadOnlySpan<int> ids, double[] weights, long fp, long tp, double w)
+        where TAcc : struct, ISweepAccumulator<TAcc> where TNeg : struct, INegatives
     {
-        int n = negs.Length - 1, p = poss.Length - 1;
+        var p = poss.Length - 1;
         while (p >= 0)
         {
-            int v = poss[p], n0 = n;
-            while (n >= 0 && negs[n] > v) n--;
-            if (n != n0)
+            int v = poss[p];
+            var run = negs.TakeAbove(v, out var lowest);
+            if (run > 0)
             {
-                fp += n0 - n;
-                acc.Add(FromKey(keyBase | negs[n + 1]), fp, tp, w);
+                fp += run;
+                acc.Add(FromKey(keyBase | (uint)lowest), fp, tp, w);
             }
-            n0 = n;
-            while (n >= 0 && negs[n] == v) n--;
-            fp += n0 - n;
+            fp += negs.TakeEqual(v);
             while (p >= 0 && poss[p] == v) { tp++; w += weights[ids[p]]; p--; }
             acc.Add(FromKey(keyBase | (uint)v), fp, tp, w);
         }
-        if (n >= 0) acc.Add(FromKey(keyBase | negs[0]), fp + n + 1, tp, w);
+        var rest = negs.TakeAbove(-1, out var low);
+        if (rest > 0) acc.Add(FromKey(keyBase | (uint)low), fp + rest, tp, w);
+    }
+
+    /// <summary>The normal pixels' low key bits of one bucket, consumed from the top.</summary>
+    private interface INegatives
+    {
+        /// <summary>Takes all values above v; lowest = the smallest taken (when any).</summary>
+        long TakeAbove(int v, out int lowest);
+        /// <summary>Takes the values equal to v (call right after TakeAbove(v)).</summary>
+        long TakeEqual(int v);
+    }
+
+    /// <summary>A small bucket: its slice sorted ascending.</summary>
+    private struct SortedNegatives(ushort[] values, int start, int count) : INegatives
+    {
+        private int n = start + count - 1;
+
+        public long TakeAbove(int v, out int lowest)
+        {
+            var n0 = n;
+            while (n >= start && values[n] > v) n--;
+            lowest = n0 != n ? values[n + 1] : -1;
+            return n0 - n;
+        }
+
+        public long TakeEqual(int v)
+        {
+            var n0 = n;
+            while (n >= start && values[n] == v) n--;
+            return n0 - n;
+        }
+    }
+
+    /// <summary>A large bucket: a count per low 16-bit value (no sort; O(n + 65536)).</summary>
+    private struct CountedNegatives(int[] counts) : INegatives
+    {
+        private int c = Buckets - 1;
+
+        public long TakeAbove(int v, out int lowest)
+        {
+            long run = 0;
+            lowest = -1;
+            for (; c > v; c--)
+                if (counts[c] != 0) { run += counts[c]; lowest = c; }
+            return run;
+        }
+
+        public long TakeEqual(int v)
+        {
+            c = v - 1;
+            return counts[v];
+        }
     }
 }
