@@ -1,3 +1,5 @@
+using BayesPfl.Engine.Text;
+
 namespace BayesPfl.Engine.Data.Datasets;
 
 /// <summary>One image of a dataset: label 0 = normal, 1 = anomalous; the mask is null for normal images
@@ -14,6 +16,9 @@ public sealed record Sample(string ImagePath, int Label, string? MaskPath, strin
 /// folders and meta-json keys, which are lower-cased.</param>
 public sealed record DatasetCategory(string Name, string ClassName, IReadOnlyList<Sample> Samples)
 {
+    /// <summary>The words that follow "X " in this category's prompt (spec §4.3), e.g. "metal nut" for metal_nut.</summary>
+    public string PromptName => ClassNames.PromptName(ClassName);
+
     public int AnomalousCount => Samples.Count(s => s.IsAnomalous);
     public int NormalCount => Samples.Count - AnomalousCount;
 }

@@ -26,7 +26,7 @@ public class MvTecReaderTests
         Assert.Equal((1, "broken_large", tree.Path("bottle/ground_truth/broken_large/001_mask.png")), (broken.Label, broken.DefectType, broken.MaskPath));
         var good = bottle.Samples.Single(s => s.Label == 0);
         Assert.Equal(("good", null), (good.DefectType, good.MaskPath));
-        Assert.Equal("metal_nut", data.Category("metal_nut").ClassName);
+        Assert.Equal(("metal_nut", "metal nut"), (data.Category("metal_nut").ClassName, data.Category("metal_nut").PromptName));
         Assert.Empty(data.Warnings);
     }
 

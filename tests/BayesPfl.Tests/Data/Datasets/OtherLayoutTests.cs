@@ -56,7 +56,7 @@ public class OtherLayoutTests
                                            "03/test/ok/0002.png", "03/test/ko/0003.png", "03/ground_truth/ko/0003_mask.png");
         var data = DatasetReader.Open(tree.Root);
         Assert.Equal(DatasetLayout.Btad, data.Layout);
-        Assert.Equal([("01", "metal1"), ("03", "metal2")], data.Categories.Select(c => (c.Name, c.ClassName)));
+        Assert.Equal([("01", "metal1", "metal1"), ("03", "metal2", "metal2")], data.Categories.Select(c => (c.Name, c.ClassName, c.PromptName)));
         Assert.Equal(tree.Path("01/ground_truth/ko/0001.png"), data.Category("01").Samples.Single(s => s.IsAnomalous).MaskPath);
         Assert.Equal(tree.Path("03/ground_truth/ko/0003_mask.png"), data.Category("03").Samples.Single(s => s.IsAnomalous).MaskPath);
         Assert.Equal("ko", data.Category("01").Samples.Single(s => s.IsAnomalous).DefectType);
@@ -76,7 +76,7 @@ public class OtherLayoutTests
         var data = DatasetReader.Open(tree.Root);
         Assert.Equal(DatasetLayout.MetaJson, data.Layout);
         var category = Assert.Single(data.Categories);
-        Assert.Equal(("Fabric1", "fabric1"), (category.Name, category.ClassName));
+        Assert.Equal(("Fabric1", "fabric1", "fabric1"), (category.Name, category.ClassName, category.PromptName));
         var bad = category.Samples.Single(s => s.IsAnomalous);
         Assert.Equal((tree.Path("fabric1/test/bad/1.png"), tree.Path("fabric1/gt/bad/1.png"), "bad"), (bad.ImagePath, bad.MaskPath, bad.DefectType));
         // The train split exists but has no categories.
