@@ -56,8 +56,10 @@ internal static class ConvertCommand
         }
         catch (ClipMismatchException e)
         {
-            // The one case with several lines: every mismatching tensor is worth seeing at once.
-            Console.Error.WriteLine($"bayespfl convert: {e.Message}");
+            // The one case with several lines: every mismatching tensor is worth seeing at once. The library names its
+            // options; here the user sets them with flags.
+            Console.Error.WriteLine("bayespfl convert: " + e.Message.Replace("ConvertOptions.VisionHeads", "--vision-heads", StringComparison.Ordinal)
+                                                                    .Replace("ConvertOptions.TextHeads", "--text-heads", StringComparison.Ordinal));
             return 1;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or NotSupportedException or FormatException)

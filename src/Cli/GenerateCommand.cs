@@ -40,9 +40,14 @@ internal static class GenerateCommand
             Console.WriteLine($"{report} ({clock.Elapsed.TotalSeconds:F1} s)");
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+        catch (ArgumentException e)
         {
             Console.Error.WriteLine($"bayespfl generate: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"bayespfl generate: cannot write the dataset to {output}: {e.Message}");
             return 1;
         }
     }

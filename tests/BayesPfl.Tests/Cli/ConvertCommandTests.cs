@@ -26,6 +26,16 @@ public class ConvertCommandTests
     }
 
     [Fact]
+    public void ArchitectureProblemsNameTheFlagThatFixesThem()
+    {
+        var dir = Repo.TempDir("cli-convert");
+        var (exit, _, stderr) = CliProcess.Run("convert", File("hf.safetensors"), "--out", Path.Combine(dir, "clip.safetensors"), "--image-size", "70");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("cannot infer the text heads: width 32 is not a multiple of 64; set --text-heads", stderr);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
+    }
+
+    [Fact]
     public void NonexistentInputFailsWithOneLineAndNoOutput()
     {
         var dir = Repo.TempDir("cli-convert");
