@@ -18,9 +18,10 @@ internal static class MvTecReader
         ["01"] = "metal1", ["02"] = "wood", ["03"] = "metal2",
     };
 
-    // BTAD masks are PNG next to BMP or PNG images; some copies add "_mask".
+    // BTAD masks share the image's stem, mostly as PNG next to BMP or PNG images; some copies keep BMP or add "_mask".
     private static readonly Flavour Btad = new(DatasetLayout.Btad, "ok", name => BtadClasses.GetValueOrDefault(name, name),
         (groundTruth, defect, stem) => DatasetBuilder.FirstExisting(Path.Combine(groundTruth, defect, stem + ".png"),
+                                                                    Path.Combine(groundTruth, defect, stem + ".bmp"),
                                                                     Path.Combine(groundTruth, defect, stem + "_mask.png")));
 
     public static Dataset ReadMvTec(string root, DatasetOptions options) => Read(root, options, MvTec);
