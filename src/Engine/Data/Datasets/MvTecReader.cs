@@ -15,7 +15,9 @@ internal static class MvTecReader
     // BTAD's numbered products and the class names the reference's meta-json uses for them, in folder order.
     private static readonly Dictionary<string, string> BtadClasses = new(StringComparer.Ordinal)
     {
-        ["01"] = "metal1", ["02"] = "wood", ["03"] = "metal2",
+        ["01"] = "metal1",
+        ["02"] = "wood",
+        ["03"] = "metal2",
     };
 
     // BTAD masks share the image's stem, mostly as PNG next to BMP or PNG images; some copies keep BMP or add "_mask".

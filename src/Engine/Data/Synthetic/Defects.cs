@@ -55,74 +55,74 @@ internal static class Defects
         switch (defect)
         {
             case "scratch":
-            {
-                var length = rng.Range(0.2f, 0.45f) * size;
-                var angle = rng.Range(0, 2 * MathF.PI);
-                float x2 = x0 + length * MathF.Cos(angle), y2 = y0 + length * MathF.Sin(angle);
-                var bend = rng.Range(-0.3f, 0.3f) * length;
-                float mx = (x0 + x2) / 2 - bend * MathF.Sin(angle), my = (y0 + y2) / 2 + bend * MathF.Cos(angle);
-                var radius = MathF.Max(0.9f, 0.8f * s);
-                var steps = (int)(length * 2);
-                for (var k = 0; k <= steps; k++)
                 {
-                    var t = k / (float)steps;
-                    // Quadratic Bezier through the bent midpoint control.
-                    float px = (1 - t) * (1 - t) * x0 + 2 * (1 - t) * t * mx + t * t * x2, py = (1 - t) * (1 - t) * y0 + 2 * (1 - t) * t * my + t * t * y2;
-                    Stamp(coverage, size, px, py, radius);
-                }
-                var l = rng.Chance(0.5f) ? rng.Range(0.8f, 0.95f) : rng.Range(0.05f, 0.15f);
-                return (_, _, _) => (l, l, l);
-            }
-            case "crack":
-            {
-                var walkers = new Stack<(float X, float Y, float Angle, int Steps)>();
-                walkers.Push((x0, y0, rng.Range(0, 2 * MathF.PI), (int)(rng.Range(35, 70) * s)));
-                var radius = MathF.Max(0.7f, 0.6f * s);
-                while (walkers.Count > 0)
-                {
-                    var (x, y, a, n) = walkers.Pop();
-                    for (var k = 0; k < n; k++)
+                    var length = rng.Range(0.2f, 0.45f) * size;
+                    var angle = rng.Range(0, 2 * MathF.PI);
+                    float x2 = x0 + length * MathF.Cos(angle), y2 = y0 + length * MathF.Sin(angle);
+                    var bend = rng.Range(-0.3f, 0.3f) * length;
+                    float mx = (x0 + x2) / 2 - bend * MathF.Sin(angle), my = (y0 + y2) / 2 + bend * MathF.Cos(angle);
+                    var radius = MathF.Max(0.9f, 0.8f * s);
+                    var steps = (int)(length * 2);
+                    for (var k = 0; k <= steps; k++)
                     {
-                        a += 0.35f * rng.Gaussian();
-                        x += MathF.Cos(a) * s;
-                        y += MathF.Sin(a) * s;
-                        Stamp(coverage, size, x, y, radius);
-                        if (rng.Chance(0.04f) && walkers.Count < 6)
-                            walkers.Push((x, y, a + (rng.Chance(0.5f) ? 0.7f : -0.7f), (n - k) / 2));
+                        var t = k / (float)steps;
+                        // Quadratic Bezier through the bent midpoint control.
+                        float px = (1 - t) * (1 - t) * x0 + 2 * (1 - t) * t * mx + t * t * x2, py = (1 - t) * (1 - t) * y0 + 2 * (1 - t) * t * my + t * t * y2;
+                        Stamp(coverage, size, px, py, radius);
                     }
+                    var l = rng.Chance(0.5f) ? rng.Range(0.8f, 0.95f) : rng.Range(0.05f, 0.15f);
+                    return (_, _, _) => (l, l, l);
                 }
-                return (_, _, u) => (u.R * 0.2f, u.G * 0.2f, u.B * 0.2f);
-            }
+            case "crack":
+                {
+                    var walkers = new Stack<(float X, float Y, float Angle, int Steps)>();
+                    walkers.Push((x0, y0, rng.Range(0, 2 * MathF.PI), (int)(rng.Range(35, 70) * s)));
+                    var radius = MathF.Max(0.7f, 0.6f * s);
+                    while (walkers.Count > 0)
+                    {
+                        var (x, y, a, n) = walkers.Pop();
+                        for (var k = 0; k < n; k++)
+                        {
+                            a += 0.35f * rng.Gaussian();
+                            x += MathF.Cos(a) * s;
+                            y += MathF.Sin(a) * s;
+                            Stamp(coverage, size, x, y, radius);
+                            if (rng.Chance(0.04f) && walkers.Count < 6)
+                                walkers.Push((x, y, a + (rng.Chance(0.5f) ? 0.7f : -0.7f), (n - k) / 2));
+                        }
+                    }
+                    return (_, _, u) => (u.R * 0.2f, u.G * 0.2f, u.B * 0.2f);
+                }
             case "hole":
-            {
-                float ra = rng.Range(0.04f, 0.08f) * size, rb = ra * rng.Range(0.6f, 1f), t = rng.Range(0, MathF.PI);
-                var (cos, sin) = (MathF.Cos(t), MathF.Sin(t));
-                const float rim = 1.3f;
-                var q = new float[size * size];
-                ForBox(size, x0, y0, ra * rim + 2, (x, y, i) =>
                 {
-                    float dx = x + 0.5f - x0, dy = y + 0.5f - y0, u = (dx * cos + dy * sin) / ra, v = (-dx * sin + dy * cos) / rb;
-                    q[i] = MathF.Sqrt(u * u + v * v);
-                    // Soft edge about one pixel wide at the outer rim.
-                    coverage[i] = Math.Clamp((rim - q[i]) * rb + 0.5f, 0, 1);
-                });
-                return (x, y, u) => q[y * size + x] < 1 ? (0.03f, 0.03f, 0.03f) : (u.R + 0.25f, u.G + 0.25f, u.B + 0.25f);
-            }
+                    float ra = rng.Range(0.04f, 0.08f) * size, rb = ra * rng.Range(0.6f, 1f), t = rng.Range(0, MathF.PI);
+                    var (cos, sin) = (MathF.Cos(t), MathF.Sin(t));
+                    const float rim = 1.3f;
+                    var q = new float[size * size];
+                    ForBox(size, x0, y0, ra * rim + 2, (x, y, i) =>
+                    {
+                        float dx = x + 0.5f - x0, dy = y + 0.5f - y0, u = (dx * cos + dy * sin) / ra, v = (-dx * sin + dy * cos) / rb;
+                        q[i] = MathF.Sqrt(u * u + v * v);
+                        // Soft edge about one pixel wide at the outer rim.
+                        coverage[i] = Math.Clamp((rim - q[i]) * rb + 0.5f, 0, 1);
+                    });
+                    return (x, y, u) => q[y * size + x] < 1 ? (0.03f, 0.03f, 0.03f) : (u.R + 0.25f, u.G + 0.25f, u.B + 0.25f);
+                }
             case "stain":
-            {
-                var sigma = rng.Range(0.025f, 0.05f) * size;
-                var blobs = Enumerable.Range(0, rng.Int(3, 7))
-                    .Select(_ => (X: x0 + rng.Gaussian() * sigma, Y: y0 + rng.Gaussian() * sigma, S: sigma * rng.Range(0.6f, 1.2f))).ToList();
-                ForBox(size, x0, y0, 5 * sigma, (x, y, i) =>
                 {
-                    var f = blobs.Sum(b => MathF.Exp(-((x - b.X) * (x - b.X) + (y - b.Y) * (y - b.Y)) / (2 * b.S * b.S)));
-                    var e = Math.Clamp((f - 0.3f) / 0.4f, 0, 1);
-                    coverage[i] = e * e * (3 - 2 * e);
-                });
-                var colour = (rng.Range(0.3f, 0.6f), rng.Range(0.15f, 0.4f), rng.Range(0.05f, 0.3f));
-                var opacity = rng.Range(0.7f, 0.9f);
-                return (_, _, u) => (u.R + (colour.Item1 - u.R) * opacity, u.G + (colour.Item2 - u.G) * opacity, u.B + (colour.Item3 - u.B) * opacity);
-            }
+                    var sigma = rng.Range(0.025f, 0.05f) * size;
+                    var blobs = Enumerable.Range(0, rng.Int(3, 7))
+                        .Select(_ => (X: x0 + rng.Gaussian() * sigma, Y: y0 + rng.Gaussian() * sigma, S: sigma * rng.Range(0.6f, 1.2f))).ToList();
+                    ForBox(size, x0, y0, 5 * sigma, (x, y, i) =>
+                    {
+                        var f = blobs.Sum(b => MathF.Exp(-((x - b.X) * (x - b.X) + (y - b.Y) * (y - b.Y)) / (2 * b.S * b.S)));
+                        var e = Math.Clamp((f - 0.3f) / 0.4f, 0, 1);
+                        coverage[i] = e * e * (3 - 2 * e);
+                    });
+                    var colour = (rng.Range(0.3f, 0.6f), rng.Range(0.15f, 0.4f), rng.Range(0.05f, 0.3f));
+                    var opacity = rng.Range(0.7f, 0.9f);
+                    return (_, _, u) => (u.R + (colour.Item1 - u.R) * opacity, u.G + (colour.Item2 - u.G) * opacity, u.B + (colour.Item3 - u.B) * opacity);
+                }
             case "missing":
                 return Missing(scene, coverage, rng, x0, y0);
             default:
