@@ -1,0 +1,93 @@
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Model;
+using BayesPfl.Engine.Tensors;
+using BayesPfl.Engine.Weights;
+using BayesPfl.Tests.Infra;
+
+namespace BayesPfl.Tests.Model;
+
+/// <summary>
+/// One run of tests/reference/clip_towers.py: its debug file (inputs and expected intermediates), its
+/// weights file loaded onto a backend, and helpers to move tensors between the two.
+/// </summary>
+internal sealed class ClipCase : IDisposable
+{
+    private ClipCase(IBackend backend, SafeTensorsFile debug, SafeTensorsFile weightsFile, ClipWeights weights)
+    {
+        Backend = backend;
+        Debug = debug;
+        WeightsFile = weightsFile;
+        Weights = weights;
+    }
+
+    public IBackend Backend { get; }
+
+    public SafeTensorsFile Debug { get; }
+
+    public SafeTensorsFile WeightsFile { get; }
+
+    public ClipWeights Weights { get; }
+
+    public ClipConfig Config => Weights.Config;
+
+    /// <summary>Runs the oracle with <paramref name="args"/> (clip_towers.py flags) and loads its weights onto <paramref name="backend"/>.</summary>
+    public static ClipCase Create(IBackend backend, params string[] args)
+    {
+        var debug = Oracle.Run("clip_towers.py", args);
+        try
+        {
+            var weightsFile = SafeTensorsFile.Open(debug.Metadata["weights"]);
+            try
+            {
+                return new ClipCase(backend, debug, weightsFile, ClipWeights.Load(weightsFile, backend));
+            }
+            catch
+            {
+                weightsFile.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            debug.Dispose();
+            throw;
+        }
+    }
+
+    public float[] Floats(string name) => Debug.ReadFloats(name);
+
+    public int[] Ints(string name) => Debug.ReadInts(name).Select(v => checked((int)v)).ToArray();
+
+    /// <summary>A debug tensor uploaded to the backend (caller disposes).</summary>
+    public Tensor Upload(string name)
+    {
+        var t = Backend.Allocate(new Shape(Debug.Entry(name).Shape), name);
+        Backend.Upload(t, Debug.ReadFloats(name));
+        return t;
+    }
+
+    /// <summary>Images [first, first+count) of in.images, uploaded as one batch.</summary>
+    public Tensor UploadImages(int first, int count)
+    {
+        var shape = Debug.Entry("in.images").Shape;
+        var per = shape[1] * shape[2] * shape[3];
+        var t = Backend.Allocate(new Shape(count, shape[1], shape[2], shape[3]), $"images[{first}..{first + count})");
+        Backend.Upload(t, Floats("in.images").AsSpan(first * per, count * per));
+        return t;
+    }
+
+    public float[] Download(Tensor t)
+    {
+        var v = new float[t.Length];
+        Backend.Download(t, v);
+        return v;
+    }
+
+    public void Dispose()
+    {
+        Weights.Dispose();
+        WeightsFile.Dispose();
+        Debug.Dispose();
+        Backend.Dispose();
+    }
+}
