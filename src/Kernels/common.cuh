@@ -12,6 +12,11 @@
 #define DYNAMIC_SMEM(type, name) extern __shared__ __align__(16) type name[]
 #endif
 
+#ifndef INFINITY
+// NVRTC offers no <math.h>; the emulator's g++ build has it (and so already defines INFINITY).
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
 #define FULL_MASK 0xffffffffu
 #define WARP_SIZE 32
 

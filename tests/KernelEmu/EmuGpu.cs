@@ -3,42 +3,136 @@ using BayesPfl.Host;
 namespace BayesPfl.KernelEmu;
 
 /// <summary>
-/// IGpu over the kernel emulator (src/Kernels/*.cu compiled with g++ against emu.h). Placeholder until the
-/// emulator lands: constructing it throws.
+/// IGpu over the kernel emulator: src/Kernels/*.cu compiled by g++ against emu.h (tests/KernelEmu/build.sh),
+/// one fiber per CUDA thread. Memory is host memory with guard bytes (see <see cref="DeviceHeap"/>); every
+/// launch is validated like the driver would (grid, block, shared memory) plus what the driver cannot check:
+/// the argument count against the kernel's signature, and that every pointer argument points into a live
+/// allocation. Guards are verified after every launch, so an out-of-bounds write names its kernel.
+/// Launches run synchronously; results do not depend on <see cref="Workers"/> (a block runs on one worker).
 /// </summary>
-public sealed class EmuGpu : IGpu
+public sealed unsafe class EmuGpu : IGpu
 {
-    public EmuGpu() => throw new InvalidOperationException("the kernel emulator is not built yet");
+    /// <summary>The largest dynamic shared memory a kernel may ask for (H100/H200: 227 KiB per block).</summary>
+    public const int MaxDynamicSharedBytes = 227 * 1024;
 
-    public string Description => "kernel emulator";
+    private readonly DeviceHeap heap = new();
+    private readonly Dictionary<string, string> signatures = new(StringComparer.Ordinal);
 
-    public DevicePtr Allocate(long bytes) => throw new NotImplementedException();
+    public EmuGpu()
+    {
+        Native.EnsureLoaded();
+    }
 
-    public void Free(DevicePtr ptr) => throw new NotImplementedException();
+    /// <summary>Threads that share a launch's blocks (and a GEMM's columns).</summary>
+    public int Workers { get; set; } = Environment.ProcessorCount;
 
-    public void CopyToDevice<T>(DevicePtr dst, ReadOnlySpan<T> src) where T : unmanaged => throw new NotImplementedException();
+    public string Description => $"kernel emulator ({Workers} CPU workers)";
 
-    public void CopyToHost<T>(Span<T> dst, DevicePtr src) where T : unmanaged => throw new NotImplementedException();
+    /// <summary>Fiber stack size for kernels with large local arrays (default 64 KiB; BAYESPFL_EMU_STACK_KB).</summary>
+    public static void SetStackBytes(int bytes) => Native.emu_set_stack_bytes((nuint)bytes);
 
-    public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes) => throw new NotImplementedException();
+    /// <summary>Every kernel the emulator knows, src/Kernels and its own self-test kernels.</summary>
+    public static IReadOnlyList<string> Kernels()
+    {
+        var size = Native.emu_kernel_list(null, 0);
+        var buffer = new byte[size];
+        fixed (byte* p = buffer) Native.emu_kernel_list(p, size);
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, size - 1).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
 
-    public void Memset(DevicePtr dst, byte value, long bytes) => throw new NotImplementedException();
+    public DevicePtr Allocate(long bytes) => heap.Allocate(bytes);
 
-    public void Launch(string kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, KernelArgs args) => throw new NotImplementedException();
+    public void Free(DevicePtr ptr) => heap.Free(ptr);
+
+    public void CopyToDevice<T>(DevicePtr dst, ReadOnlySpan<T> src) where T : unmanaged
+    {
+        var bytes = (long)src.Length * sizeof(T);
+        fixed (T* s = src) Buffer.MemoryCopy(s, heap.Range(dst, bytes, "CopyToDevice destination"), bytes, bytes);
+    }
+
+    public void CopyToHost<T>(Span<T> dst, DevicePtr src) where T : unmanaged
+    {
+        var bytes = (long)dst.Length * sizeof(T);
+        fixed (T* d = dst) Buffer.MemoryCopy(heap.Range(src, bytes, "CopyToHost source"), d, bytes, bytes);
+    }
+
+    public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes) =>
+        Buffer.MemoryCopy(heap.Range(src, bytes, "CopyDeviceToDevice source"), heap.Range(dst, bytes, "CopyDeviceToDevice destination"), bytes, bytes);
+
+    public void Memset(DevicePtr dst, byte value, long bytes) =>
+        System.Runtime.InteropServices.NativeMemory.Fill(heap.Range(dst, bytes, "Memset"), (nuint)bytes, value);
+
+    public void Launch(string kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, KernelArgs args)
+    {
+        if (grid.X == 0 || grid.Y == 0 || grid.Z == 0 || grid.X > int.MaxValue || grid.Y > 65535 || grid.Z > 65535)
+            throw new ArgumentException($"kernel {kernel}: invalid grid {grid} (each extent >= 1; x < 2^31, y and z <= 65535)");
+        if (block.X == 0 || block.Y == 0 || block.Z == 0 || block.X > 1024 || block.Y > 1024 || block.Z > 64 || block.Volume > 1024)
+            throw new ArgumentException($"kernel {kernel}: invalid block {block} (at most 1024 threads; x, y <= 1024, z <= 64)");
+        if (dynamicSharedBytes < 0 || dynamicSharedBytes > MaxDynamicSharedBytes)
+            throw new ArgumentException($"kernel {kernel}: {dynamicSharedBytes} bytes of dynamic shared memory (at most {MaxDynamicSharedBytes})");
+        var signature = Signature(kernel);
+        if (args.Count != signature.Length)
+            throw new ArgumentException($"kernel {kernel} takes {signature.Length} parameters ({signature}), the launch passed {args.Count}");
+        var slots = (void**)args.Pointers;
+        for (var i = 0; i < signature.Length; i++)
+        {
+            var value = *(ulong*)slots[i];
+            if (signature[i] == 'p' && value != 0 && !heap.Contains(value))
+                throw new ArgumentException($"kernel {kernel}: argument {i} is a pointer, but 0x{value:x} lies in no live allocation");
+        }
+        var error = Native.Call((err, len) => Native.emu_launch(kernel, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
+            (nuint)dynamicSharedBytes, args.Pointers, args.Count, Workers, err, len));
+        if (error is not null) throw new InvalidOperationException($"kernel {kernel} (grid {grid}, block {block}): {error}");
+        heap.CheckGuards($"after kernel {kernel}");
+    }
 
     public void SgemmStridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
-        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) => throw new NotImplementedException();
+        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch)
+    {
+        if (m > 0 && n > 0 && batch > 0)
+        {
+            if (alpha != 0 && k > 0)
+            {
+                CheckOperand("A", a, transA == GemmOp.N ? m : k, transA == GemmOp.N ? k : m, lda, strideA, batch);
+                CheckOperand("B", b, transB == GemmOp.N ? k : n, transB == GemmOp.N ? n : k, ldb, strideB, batch);
+            }
+            CheckOperand("C", c, m, n, ldc, strideC, batch);
+        }
+        var error = Native.Call((err, len) => Native.emu_sgemm_strided_batched((int)transA, (int)transB, m, n, k, alpha, (IntPtr)a.Address, lda,
+            strideA, (IntPtr)b.Address, ldb, strideB, beta, (IntPtr)c.Address, ldc, strideC, batch, Workers, err, len));
+        if (error is not null) throw new ArgumentException(error);
+        heap.CheckGuards("after SgemmStridedBatched");
+    }
 
     public void Synchronize()
     {
     }
 
     /// <summary>Throws if any guard byte around any live allocation was overwritten.</summary>
-    public void CheckGuards()
+    public void CheckGuards() => heap.CheckGuards("CheckGuards");
+
+    public void Dispose() => heap.Dispose();
+
+    private string Signature(string kernel)
     {
+        if (signatures.TryGetValue(kernel, out var s)) return s;
+        string? found = null;
+        var error = Native.Call((buffer, len) =>
+        {
+            var rc = Native.emu_kernel_signature(kernel, buffer, len);
+            if (rc == 0) found = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(buffer);
+            return rc;
+        });
+        if (error is not null) throw new ArgumentException(error);
+        return signatures[kernel] = found ?? "";
     }
 
-    public void Dispose()
+    /// <summary>A column-major operand (rows x cols, leading dimension ld, batch matrices stride apart) must lie in one allocation.</summary>
+    private void CheckOperand(string name, DevicePtr p, int rows, int cols, int ld, long stride, int batch)
     {
+        if (ld < rows) return;  // the native side names the bad leading dimension
+        var first = Math.Min(0, (batch - 1) * stride);
+        var last = Math.Max(0, (batch - 1) * stride) + (long)(cols - 1) * ld + rows;
+        heap.Range(p + first * sizeof(float), (last - first) * sizeof(float), $"SgemmStridedBatched operand {name} ({rows}x{cols}, ld {ld}, stride {stride}, batch {batch})");
     }
 }

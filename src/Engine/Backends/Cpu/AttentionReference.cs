@@ -1,0 +1,134 @@
+using System.Numerics;
+using BayesPfl.Engine.Tensors;
+
+namespace BayesPfl.Engine.Backends.Cpu;
+
+/// <summary>
+/// Multi-head attention, the readable way: per (b, h, query) the score row is materialised, softmaxed and
+/// applied to v. Layout: q[B,Nq,H*D], k,v[B,Nk,H*D] (head h owns columns h*D..h*D+D-1), o[B,Nq,H*D],
+/// lse[B,H,Nq]. Generic so that finite-difference tests run it in double. Same argument order as
+/// src/Kernels/attention.cu.
+/// </summary>
+public static class AttentionReference
+{
+    /// <summary>Sizes of one attention call, after every shape was checked.</summary>
+    public readonly record struct Dims(int Batch, int Nq, int Nk, int Heads, int HeadDim)
+    {
+        public int Width => Heads * HeadDim;
+    }
+
+    /// <summary>Checks the forward's tensors against each other; names the op and the tensors on mismatch.</summary>
+    public static Dims CheckForward(string op, Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale)
+    {
+        Check.F32(op, o, lse, q, k, v);
+        Check.That(heads >= 1, op, $"heads must be >= 1, got {heads}");
+        Check.That(float.IsFinite(scale), op, $"scale must be finite, got {scale}");
+        Check.Rank(op, q, 3);
+        int b = q.Shape[0], nq = q.Shape[1], width = q.Shape[2];
+        Check.That(width % heads == 0, op, $"{q.Name} has shape {q.Shape}: width {width} is not divisible by {heads} heads");
+        Check.Shape(op, k, b, -1, width);
+        var nk = k.Shape[1];
+        Check.That(nk >= 1, op, $"{k.Name} has shape {k.Shape}: attention needs at least one key");
+        Check.SameShape(op, v, k);
+        Check.SameShape(op, o, q);
+        Check.Shape(op, lse, b, heads, nq);
+        Check.That(!causal || nq == nk, op, $"causal attention needs as many queries as keys: {q.Name} {q.Shape}, {k.Name} {k.Shape}");
+        return new Dims(b, nq, nk, heads, width / heads);
+    }
+
+    public static Dims CheckBackward(string op, Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
+        int heads, bool causal, float scale)
+    {
+        var dims = CheckForward(op, o, lse, q, k, v, heads, causal, scale);
+        Check.F32(op, dq, dk, dv, dout);
+        Check.SameShape(op, dq, q);
+        Check.SameShape(op, dk, k);
+        Check.SameShape(op, dv, v);
+        Check.SameShape(op, dout, o);
+        return dims;
+    }
+
+    public static void Forward<T>(Span<T> o, Span<T> lse, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v,
+        Dims n, bool causal, T scale) where T : IFloatingPointIeee754<T>
+    {
+        var s = new T[n.Nk];
+        for (var b = 0; b < n.Batch; b++)
+            for (var h = 0; h < n.Heads; h++)
+                for (var i = 0; i < n.Nq; i++)
+                {
+                    var keys = Scores(s, q, k, n, b, h, i, causal, scale);
+                    var m = T.NegativeInfinity;
+                    for (var j = 0; j < keys; j++) m = T.Max(m, s[j]);
+                    var l = T.Zero;
+                    for (var j = 0; j < keys; j++) l += s[j] = T.Exp(s[j] - m);
+                    var orow = o.Slice(Row(n, b, i, n.Nq) + h * n.HeadDim, n.HeadDim);
+                    orow.Clear();
+                    for (var j = 0; j < keys; j++)
+                    {
+                        var vrow = v.Slice(Row(n, b, j, n.Nk) + h * n.HeadDim, n.HeadDim);
+                        var p = s[j] / l;
+                        for (var d = 0; d < n.HeadDim; d++) orow[d] += p * vrow[d];
+                    }
+                    lse[(b * n.Heads + h) * n.Nq + i] = m + T.Log(l);
+                }
+    }
+
+    /// <summary>
+    /// dq, dk, dv overwritten. P is recomputed from the saved lse, Δ_i = Σ_d dO⊙O; then
+    /// dV += Pᵀ dO, dS = P ⊙ (dO Vᵀ − Δ), dQ = scale · dS K, dK = scale · dSᵀ Q.
+    /// </summary>
+    public static void Backward<T>(Span<T> dq, Span<T> dk, Span<T> dv, ReadOnlySpan<T> dout, ReadOnlySpan<T> q, ReadOnlySpan<T> k,
+        ReadOnlySpan<T> v, ReadOnlySpan<T> o, ReadOnlySpan<T> lse, Dims n, bool causal, T scale) where T : IFloatingPointIeee754<T>
+    {
+        dq.Clear();
+        dk.Clear();
+        dv.Clear();
+        var s = new T[n.Nk];
+        int hd = n.HeadDim;
+        for (var b = 0; b < n.Batch; b++)
+            for (var h = 0; h < n.Heads; h++)
+                for (var i = 0; i < n.Nq; i++)
+                {
+                    var keys = Scores(s, q, k, n, b, h, i, causal, scale);
+                    var qi = Row(n, b, i, n.Nq) + h * hd;
+                    var rowLse = lse[(b * n.Heads + h) * n.Nq + i];
+                    var delta = T.Zero;
+                    for (var d = 0; d < hd; d++) delta += dout[qi + d] * o[qi + d];
+                    for (var j = 0; j < keys; j++)
+                    {
+                        var kj = Row(n, b, j, n.Nk) + h * hd;
+                        var p = T.Exp(s[j] - rowLse);
+                        var dp = T.Zero;
+                        for (var d = 0; d < hd; d++)
+                        {
+                            dp += dout[qi + d] * v[kj + d];
+                            dv[kj + d] += p * dout[qi + d];
+                        }
+                        var ds = p * (dp - delta) * scale;
+                        for (var d = 0; d < hd; d++)
+                        {
+                            dq[qi + d] += ds * k[kj + d];
+                            dk[kj + d] += ds * q[qi + d];
+                        }
+                    }
+                }
+    }
+
+    /// <summary>Fills s[0..keys) with scale·q_i·k_j for the keys query i sees; returns how many it sees.</summary>
+    private static int Scores<T>(T[] s, ReadOnlySpan<T> q, ReadOnlySpan<T> k, Dims n, int b, int h, int i, bool causal, T scale)
+        where T : IFloatingPointIeee754<T>
+    {
+        var keys = causal ? i + 1 : n.Nk;
+        var qrow = q.Slice(Row(n, b, i, n.Nq) + h * n.HeadDim, n.HeadDim);
+        for (var j = 0; j < keys; j++)
+        {
+            var krow = k.Slice(Row(n, b, j, n.Nk) + h * n.HeadDim, n.HeadDim);
+            var dot = T.Zero;
+            for (var d = 0; d < n.HeadDim; d++) dot += qrow[d] * krow[d];
+            s[j] = dot * scale;
+        }
+        return keys;
+    }
+
+    private static int Row(Dims n, int b, int t, int tokens) => (b * tokens + t) * n.Width;
+}
