@@ -83,6 +83,25 @@ internal sealed class ClipCase : IDisposable
         return v;
     }
 
+    /// <summary>TensorAssert.Close, also logging the measured errors (the numbers tolerances are justified by).</summary>
+    public static void Compare(string name, float[] actual, float[] expected, double atol, double rtol, double maxNmse, Action<string>? log)
+    {
+        if (log is not null && actual.Length == expected.Length)
+        {
+            double maxAbs = 0, maxRef = 0, se = 0, norm = 0;
+            for (var i = 0; i < actual.Length; i++)
+            {
+                var d = Math.Abs((double)actual[i] - expected[i]);
+                maxAbs = Math.Max(maxAbs, d);
+                maxRef = Math.Max(maxRef, Math.Abs(expected[i]));
+                se += d * d;
+                norm += (double)expected[i] * expected[i];
+            }
+            log($"{name}: max abs err {maxAbs:G3} (max |ref| {maxRef:G3}), nmse {se / norm:G3}");
+        }
+        TensorAssert.Close(name, actual, expected, atol, rtol, maxNmse);
+    }
+
     public void Dispose()
     {
         Weights.Dispose();

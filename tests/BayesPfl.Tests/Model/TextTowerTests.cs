@@ -34,7 +34,7 @@ public class TextTowerTests(ITestOutputHelper output)
     {
         using var tower = new TextTower(c.Backend, c.Weights);
         using var features = tower.Encode(c.Ints("in.ids"));
-        VisionTowerTests.Compare($"{label} text features", c.Download(features), c.Floats("out.text"), atol, rtol, MaxNmse, log);
+        ClipCase.Compare($"{label} text features", c.Download(features), c.Floats("out.text"), atol, rtol, MaxNmse, log);
     }
 
     [Theory]
@@ -52,7 +52,7 @@ public class TextTowerTests(ITestOutputHelper output)
         using var tower = new TextTower(c.Backend, c.Weights);
         using var inject = c.Upload("in.inject");
         using var features = tower.EncodeSpliced(c.Ints("in.splice_ids"), inject);
-        VisionTowerTests.Compare($"{label} spliced text features", c.Download(features), c.Floats("out.text_spliced"), atol, rtol, MaxNmse, log);
+        ClipCase.Compare($"{label} spliced text features", c.Download(features), c.Floats("out.text_spliced"), atol, rtol, MaxNmse, log);
     }
 
     [Fact]
