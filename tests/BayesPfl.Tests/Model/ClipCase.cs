@@ -102,11 +102,14 @@ internal sealed class ClipCase : IDisposable
         TensorAssert.Close(name, actual, expected, atol, rtol, maxNmse);
     }
 
+    /// <summary>Frees the backend and deletes the oracle's files (the full-size weights are 1.2 GB).</summary>
     public void Dispose()
     {
         Weights.Dispose();
         WeightsFile.Dispose();
         Debug.Dispose();
         Backend.Dispose();
+        var dir = Path.GetDirectoryName(Debug.Path);
+        if (dir is not null && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
     }
 }

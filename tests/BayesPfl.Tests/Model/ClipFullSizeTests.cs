@@ -8,14 +8,16 @@ namespace BayesPfl.Tests.Model;
 /// <summary>The image tower at the production shape: ViT-L/14 at 518 px (1370 tokens, 24 blocks, width 1024).</summary>
 public class ClipFullSizeTests(ITestOutputHelper output)
 {
-    // fp32 vs fp32 over 24 blocks with K up to 4096: the residual stream grows to O(10..30) with random
-    // weights and each GEMM's summation order differs, so errors grow roughly with depth. Measured max abs
-    // error on the taps: see the report in the test output; 1e-3 + 1e-4·|ref| is ~10x above it, while a wrong
-    // op anywhere moves values by O(0.1) or more.
-    private const double Atol = 1e-3;
-    private const double Rtol = 1e-4;
-    private const double MaxNmse = 1e-9;
+    // fp32 vs fp32 over 24 blocks with K up to 4096: the residual stream grows to |x| ~ 20 with random
+    // weights and every GEMM sums in another order, so the error grows with depth. Measured (CPU backend vs
+    // oracle): max abs error 1.3e-5 (tap 6) .. 3.4e-5 (tap 24, max |ref| 22), global 6.4e-6; NMSE <= 1.7e-12.
+    // 3e-4 + 3e-5·|ref| (~1e-3 at the largest values) and NMSE 5e-11 leave ~30x; a wrong op anywhere in the
+    // 24 blocks moves values by O(0.1) or more.
+    private const double Atol = 3e-4;
+    private const double Rtol = 3e-5;
+    private const double MaxNmse = 5e-11;
 
+    // About 6 minutes on a shared 2-core machine (oracle ~1.3 min, engine forward ~5 min, Release build).
     [Fact]
     [Trait("Category", "Slow")]
     public void VitL14At518MatchesTheOracleOnAllTapsAndTheGlobalEmbedding()
