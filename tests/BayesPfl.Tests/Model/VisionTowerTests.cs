@@ -10,8 +10,8 @@ public class VisionTowerTests(ITestOutputHelper output)
     // fp32 engine vs fp32 PyTorch: the two differ only in summation order (GEMM blocking, LayerNorm and
     // softmax reductions), a few ulp (~1e-7 relative) per op, compounded over <= 4 blocks whose values stay
     // O(1..10). Measured on these configs (CPU and emulated): max abs error <= 5e-6 at |ref| <= 8, NMSE
-    // <= 5e-13. 2e-5 + 2e-5·|ref| and NMSE 1e-11 leave 20x or more; a wrong term (GELU kind, a missing bias,
-    // eps 1e-6 instead of 1e-5) moves the NMSE by far more than that.
+    // <= 5e-13. 2e-5 + 2e-5·|ref| and NMSE 1e-11 leave 20x or more, while a wrong term (the other GELU kind,
+    // a missing bias, a wrong attention scale) moves values by 1e-3 or more.
     internal const double Atol = 2e-5;
     internal const double Rtol = 2e-5;
     internal const double MaxNmse = 1e-11;
