@@ -1,7 +1,7 @@
 """Oracle for the CLIP towers (spec sections 3, 4.1, 4.4), written as plain tensor math in fp32.
 
 Builds a CLIP model of the given shape with random weights and writes two files:
-  * the weights, under the engine's tensor names (OpenAI CLIP state_dict names, see ClipNames.cs) with the
+  * the weights, under the engine's tensor names (OpenAI CLIP state_dict names, see ClipTensorNames.cs) with the
     ClipConfig JSON in the metadata, next to --out as clip_weights.safetensors;
   * --out: the inputs and named intermediates, with metadata "weights" = the weights file's path:
       in.images [B,3,S,S]            out.tap.{l} [B,grid^2,W] (raw residual after 1-based block l, CLS dropped)
@@ -144,7 +144,7 @@ def add_block(w, pre, C):
     w[pre + "mlp.c_proj.bias"] = rand(C, scale=0.1)
 
 
-# ---- weights, in ClipNames order ----
+# ---- weights, in ClipTensorNames order ----
 w = {}
 w["visual.conv1.weight"] = rand(W, 3, a.patch, a.patch, scale=(3 * a.patch * a.patch) ** -0.5)
 w["visual.class_embedding"] = rand(W, scale=0.5)

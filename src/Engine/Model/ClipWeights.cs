@@ -53,7 +53,7 @@ public sealed class ClipWeights : IDisposable
     /// <summary>Throws an <see cref="InvalidDataException"/> listing every tensor that does not match <paramref name="config"/>.</summary>
     public static void Verify(SafeTensorsFile file, ClipConfig config)
     {
-        var expected = ClipNames.Expected(config);
+        var expected = ClipTensorNames.Expected(config);
         var wanted = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         var missing = new List<string>();
         var misShaped = new List<string>();

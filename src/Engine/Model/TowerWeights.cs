@@ -11,18 +11,18 @@ public sealed class BlockWeights
 {
     internal BlockWeights(ClipWeights.Loader load, string prefix, int width)
     {
-        Ln1Weight = load.Get(prefix + ClipNames.Block.Ln1Weight);
-        Ln1Bias = load.Get(prefix + ClipNames.Block.Ln1Bias);
-        InProjWeight = load.Get(prefix + ClipNames.Block.InProjWeight);
-        InProjBias = load.Get(prefix + ClipNames.Block.InProjBias);
-        OutProjWeight = load.Get(prefix + ClipNames.Block.OutProjWeight);
-        OutProjBias = load.Get(prefix + ClipNames.Block.OutProjBias);
-        Ln2Weight = load.Get(prefix + ClipNames.Block.Ln2Weight);
-        Ln2Bias = load.Get(prefix + ClipNames.Block.Ln2Bias);
-        FcWeight = load.Get(prefix + ClipNames.Block.FcWeight);
-        FcBias = load.Get(prefix + ClipNames.Block.FcBias);
-        ProjWeight = load.Get(prefix + ClipNames.Block.ProjWeight);
-        ProjBias = load.Get(prefix + ClipNames.Block.ProjBias);
+        Ln1Weight = load.Get(prefix + ClipTensorNames.Block.Ln1Weight);
+        Ln1Bias = load.Get(prefix + ClipTensorNames.Block.Ln1Bias);
+        InProjWeight = load.Get(prefix + ClipTensorNames.Block.InProjWeight);
+        InProjBias = load.Get(prefix + ClipTensorNames.Block.InProjBias);
+        OutProjWeight = load.Get(prefix + ClipTensorNames.Block.OutProjWeight);
+        OutProjBias = load.Get(prefix + ClipTensorNames.Block.OutProjBias);
+        Ln2Weight = load.Get(prefix + ClipTensorNames.Block.Ln2Weight);
+        Ln2Bias = load.Get(prefix + ClipTensorNames.Block.Ln2Bias);
+        FcWeight = load.Get(prefix + ClipTensorNames.Block.FcWeight);
+        FcBias = load.Get(prefix + ClipTensorNames.Block.FcBias);
+        ProjWeight = load.Get(prefix + ClipTensorNames.Block.ProjWeight);
+        ProjBias = load.Get(prefix + ClipTensorNames.Block.ProjBias);
         var c = width;
         QWeight = InProjWeight.View(0, new Shape(c, c), prefix + "attn.q_weight");
         KWeight = InProjWeight.View((long)c * c, new Shape(c, c), prefix + "attn.k_weight");
@@ -57,16 +57,16 @@ public sealed class VisionWeights
 {
     internal VisionWeights(ClipWeights.Loader load, ClipConfig config)
     {
-        Conv1 = load.Get(ClipNames.VisualConv1);
-        ClassEmbedding = load.Get(ClipNames.VisualClassEmbedding);
-        PositionalEmbedding = load.Get(ClipNames.VisualPositionalEmbedding);
-        LnPreWeight = load.Get(ClipNames.VisualLnPreWeight);
-        LnPreBias = load.Get(ClipNames.VisualLnPreBias);
+        Conv1 = load.Get(ClipTensorNames.VisualConv1);
+        ClassEmbedding = load.Get(ClipTensorNames.VisualClassEmbedding);
+        PositionalEmbedding = load.Get(ClipTensorNames.VisualPositionalEmbedding);
+        LnPreWeight = load.Get(ClipTensorNames.VisualLnPreWeight);
+        LnPreBias = load.Get(ClipTensorNames.VisualLnPreBias);
         Blocks = Enumerable.Range(0, config.Vision.Layers)
-            .Select(l => new BlockWeights(load, ClipNames.VisualBlock(l), config.Vision.Width)).ToArray();
-        LnPostWeight = load.Get(ClipNames.VisualLnPostWeight);
-        LnPostBias = load.Get(ClipNames.VisualLnPostBias);
-        ProjT = load.GetTransposed(ClipNames.VisualProj);
+            .Select(l => new BlockWeights(load, ClipTensorNames.VisualBlock(l), config.Vision.Width)).ToArray();
+        LnPostWeight = load.Get(ClipTensorNames.VisualLnPostWeight);
+        LnPostBias = load.Get(ClipTensorNames.VisualLnPostBias);
+        ProjT = load.GetTransposed(ClipTensorNames.VisualProj);
     }
 
     public Tensor Conv1 { get; }
@@ -87,13 +87,13 @@ public sealed class TextWeights
 {
     internal TextWeights(ClipWeights.Loader load, ClipConfig config)
     {
-        TokenEmbedding = load.Get(ClipNames.TokenEmbedding);
-        PositionalEmbedding = load.Get(ClipNames.PositionalEmbedding);
+        TokenEmbedding = load.Get(ClipTensorNames.TokenEmbedding);
+        PositionalEmbedding = load.Get(ClipTensorNames.PositionalEmbedding);
         Blocks = Enumerable.Range(0, config.Text.Layers)
-            .Select(l => new BlockWeights(load, ClipNames.TextBlock(l), config.Text.Width)).ToArray();
-        LnFinalWeight = load.Get(ClipNames.LnFinalWeight);
-        LnFinalBias = load.Get(ClipNames.LnFinalBias);
-        ProjT = load.GetTransposed(ClipNames.TextProjection);
+            .Select(l => new BlockWeights(load, ClipTensorNames.TextBlock(l), config.Text.Width)).ToArray();
+        LnFinalWeight = load.Get(ClipTensorNames.LnFinalWeight);
+        LnFinalBias = load.Get(ClipTensorNames.LnFinalBias);
+        ProjT = load.GetTransposed(ClipTensorNames.TextProjection);
     }
 
     public Tensor TokenEmbedding { get; }

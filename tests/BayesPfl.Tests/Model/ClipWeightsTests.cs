@@ -28,25 +28,25 @@ public class ClipWeightsTests
 
         // Tensors arrive unchanged; the two projections are stored transposed ([E,W]) for Linear.
         var conv = c.Download(c.Weights.Vision.Conv1);
-        Assert.Equal(c.WeightsFile.ReadFloats(ClipNames.VisualConv1), conv);
-        var proj = c.WeightsFile.ReadFloats(ClipNames.VisualProj);
+        Assert.Equal(c.WeightsFile.ReadFloats(ClipTensorNames.VisualConv1), conv);
+        var proj = c.WeightsFile.ReadFloats(ClipTensorNames.VisualProj);
         var projT = c.Download(c.Weights.Vision.ProjT);
         Assert.Equal([40, 96], c.Weights.Vision.ProjT.Shape.Dims.ToArray());
         Assert.Equal(proj[5 * 40 + 7], projT[7 * 96 + 5]);
-        var inProj = c.WeightsFile.ReadFloats(ClipNames.TextBlock(1) + ClipNames.Block.InProjWeight);
+        var inProj = c.WeightsFile.ReadFloats(ClipTensorNames.TextBlock(1) + ClipTensorNames.Block.InProjWeight);
         Assert.Equal(inProj.AsSpan(2 * 64 * 64, 64 * 64).ToArray(), c.Download(c.Weights.Text.Blocks[1].VWeight));
     }
 
     [Fact]
     public void ExpectedNamesCoverEveryTensorOfViTL14()
     {
-        var names = ClipNames.Expected(ClipConfig.VitL14At518);
+        var names = ClipTensorNames.Expected(ClipConfig.VitL14At518);
         // 5 + 24x12 + 3 vision tensors, 2 + 12x12 + 3 text tensors.
         Assert.Equal(5 + 24 * 12 + 3 + 2 + 12 * 12 + 3, names.Count);
         Assert.Equal(names.Count, names.Select(n => n.Name).Distinct().Count());
         // The spec's parameter count of the 518-px vision tower (§12.2).
         Assert.Equal(305_105_920, names.Where(n => n.Name.StartsWith("visual.", StringComparison.Ordinal)).Sum(n => n.Shape.Aggregate(1L, (a, d) => a * d)));
-        Assert.Equal([1370, 1024], names.Single(n => n.Name == ClipNames.VisualPositionalEmbedding).Shape);
+        Assert.Equal([1370, 1024], names.Single(n => n.Name == ClipTensorNames.VisualPositionalEmbedding).Shape);
         Assert.Equal([3072, 1024], names.Single(n => n.Name == "visual.transformer.resblocks.23.attn.in_proj_weight").Shape);
         Assert.Equal([768, 3072], names.Single(n => n.Name == "transformer.resblocks.11.mlp.c_proj.weight").Shape);
     }
@@ -62,7 +62,7 @@ public class ClipWeightsTests
             Text = new TextConfig { Width = 512, Heads = 8, MlpWidth = 2048 },
             EmbedDim = 512,
         };
-        var tensors = ClipNames.Expected(vitB).Where(t => t.Name != ClipNames.LnFinalBias).ToList();
+        var tensors = ClipTensorNames.Expected(vitB).Where(t => t.Name != ClipTensorNames.LnFinalBias).ToList();
         tensors.Add(("logit_scale", []));
         tensors.Add(("input_resolution", []));
         var path = Path.Combine(Repo.TempDir("clipw"), "vit-b-16.safetensors");
@@ -79,7 +79,7 @@ public class ClipWeightsTests
         var misShaped = lines.Count(l => l.StartsWith("  mis-shaped ", StringComparison.Ordinal));
         Assert.Equal(12 * 12 + 1, missing);
         Assert.Equal(2, extra);
-        Assert.Equal(ClipNames.Expected(vitB).Count - 1, misShaped);
+        Assert.Equal(ClipTensorNames.Expected(vitB).Count - 1, misShaped);
         Assert.Contains($"{missing} missing, {extra} extra, {misShaped} mis-shaped", lines[0]);
         Assert.Contains("  missing    visual.transformer.resblocks.23.mlp.c_proj.bias [1024]", lines);
         Assert.Contains("  missing    ln_final.bias [768]", lines);

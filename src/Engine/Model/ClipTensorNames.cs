@@ -5,7 +5,7 @@ namespace BayesPfl.Engine.Model;
 /// that a converted checkpoint keeps the names people know. The loader, the converter and the tests all
 /// take names from here; the PyTorch oracle (tests/reference/clip_towers.py) writes the same strings.
 /// </summary>
-public static class ClipNames
+public static class ClipTensorNames
 {
     public const string VisualConv1 = "visual.conv1.weight";
     public const string VisualClassEmbedding = "visual.class_embedding";
