@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using BayesPfl.Engine.Model;
+using BayesPfl.Engine.Tensors;
 using BayesPfl.Engine.Weights;
+using BayesPfl.Engine.Weights.Convert;
 using BayesPfl.Tests.Infra;
 using Xunit;
 
@@ -109,6 +111,29 @@ public class ClipWeightsTests
             Assert.Contains("vision.width 1000 is not a multiple of vision.heads 16", m);
             Assert.Contains("gelu is \"tanh\"", m);
         }
+    }
+
+    [Fact]
+    public void TheConvertersOutputLoadsAndRuns()
+    {
+        // A tiny OpenAI-style state_dict written by torch.save (tests/reference/torch_archives.py), converted for 70 px.
+        var path = Path.Combine(Repo.TempDir("clipw"), "converted.safetensors");
+        ClipConverter.Convert(Weights.Torch.TorchArchiveFiles.File("sd_f32.pt"), path, new ConvertOptions { ImageSize = 70, TextHeads = 2 });
+        using var file = SafeTensorsFile.Open(path);
+        using var backend = TestBackends.Cpu();
+        using var weights = ClipWeights.Load(file, backend);
+        using var vision = new VisionTower(backend, weights);
+        using var images = backend.Allocate(new Shape(1, 3, 70, 70), "images");
+        backend.Upload(images, FiniteDiff.RandomFloats(3 * 70 * 70, 1));
+        using var f = vision.Encode(images, [1, weights.Config.Vision.Layers]);
+        var g = new float[f.Global.Length];
+        backend.Download(f.Global, g);
+        TensorAssert.AllFinite("global embedding of the converted model", g);
+        using var text = new TextTower(backend, weights);
+        var ids = new int[77];
+        (ids[0], ids[1], ids[2], ids[3]) = (weights.Config.Text.VocabSize - 2, 5, 6, weights.Config.Text.VocabSize - 1);
+        using var t = text.Encode(ids);
+        Assert.Equal([1, weights.Config.EmbedDim], t.Shape.Dims.ToArray());
     }
 
     /// <summary>A safetensors file with the given names and shapes (F32) whose data section is a hole.</summary>
