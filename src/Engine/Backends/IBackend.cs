@@ -97,6 +97,17 @@ public interface IBackend : IDisposable
     void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
         int heads, bool causal, float scale);
 
+    // ---- embedding ----
+
+    /// <summary>
+    /// Row gather with an optional splice and positional add (the CLIP text input, spec §4.4):
+    /// y[i,t] = src(i,t) (+ pos[t]) with src(i,t) = table[ids[i,t]] when ids[i,t] ≥ 0 and
+    /// inject[i, −1−ids[i,t]] when it is negative. ids[n,T] holds integers stored as F32 (tensors are F32;
+    /// exact below 2^24), y[n,T,C], table[V,C], pos[≥T,C] and inject[n,J,C] optional. An id outside
+    /// [−J, V) is an error: the CPU throws, a kernel (which cannot throw) writes a NaN row.
+    /// </summary>
+    void Embedding(Tensor y, Tensor ids, Tensor table, Tensor? pos, Tensor? inject);
+
     // ---- vision and maps ----
 
     /// <summary>

@@ -1,0 +1,18 @@
+using BayesPfl.Engine.Tensors;
+
+namespace BayesPfl.Engine.Backends.Cuda;
+
+public sealed partial class CudaBackend
+{
+    private const int EmbeddingThreads = 128;
+
+    public void Embedding(Tensor y, Tensor ids, Tensor table, Tensor? pos, Tensor? inject)
+    {
+        var (n, t, c, v, j) = EmbeddingShapes.Check(y, ids, table, pos, inject);
+        var rows = n * t;
+        if (rows == 0 || c == 0) return;
+        var a = Args().Ptr(Dev(y)).Ptr(Dev(ids)).Ptr(Dev(table)).Ptr(DevOrNull(pos)).Ptr(DevOrNull(inject))
+            .Int(rows).Int(t).Int(c).Int(v).Int(j);
+        Gpu.Launch("embedding_forward", rows, EmbeddingThreads, 0, a);
+    }
+}

@@ -1,0 +1,150 @@
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Tensors;
+using BayesPfl.Engine.Weights;
+
+namespace BayesPfl.Engine.Model;
+
+/// <summary>
+/// A CLIP engine file's weights, checked against its config and uploaded (fp32) to one backend.
+/// The check lists every missing, extra, mis-shaped or non-float tensor in one error that names the file,
+/// so a wrong checkpoint is diagnosed in one go rather than one tensor per run.
+/// </summary>
+public sealed class ClipWeights : IDisposable
+{
+    private readonly List<Tensor> owned;
+
+    private ClipWeights(ClipConfig config, VisionWeights vision, TextWeights text, List<Tensor> owned)
+    {
+        Config = config;
+        Vision = vision;
+        Text = text;
+        this.owned = owned;
+    }
+
+    public ClipConfig Config { get; }
+
+    public GeluKind Gelu => ClipConfigRules.GeluOf(Config);
+
+    public VisionWeights Vision { get; }
+
+    public TextWeights Text { get; }
+
+    /// <summary>The config stored in the file's metadata (validated).</summary>
+    public static ClipConfig ReadConfig(SafeTensorsFile file)
+    {
+        if (!file.Metadata.TryGetValue(ClipConfig.FormatKey, out var format) || format != ClipConfig.FormatValue)
+            throw new InvalidDataException($"{file.Path}: not a CLIP engine file: metadata {ClipConfig.FormatKey} is " +
+                $"{(format is null ? "missing" : $"\"{format}\"")}, expected \"{ClipConfig.FormatValue}\"");
+        if (!file.Metadata.TryGetValue(ClipConfig.MetadataKey, out var json))
+            throw new InvalidDataException($"{file.Path}: metadata has no {ClipConfig.MetadataKey}");
+        ClipConfig config;
+        try
+        {
+            config = ClipConfig.FromJson(json);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{file.Path}: metadata {ClipConfig.MetadataKey} is not a valid CLIP config: {e.Message}", e);
+        }
+        ClipConfigRules.Validate(config, file.Path);
+        return config;
+    }
+
+    /// <summary>Throws an <see cref="InvalidDataException"/> listing every tensor that does not match <paramref name="config"/>.</summary>
+    public static void Verify(SafeTensorsFile file, ClipConfig config)
+    {
+        var expected = ClipTensorNames.Expected(config);
+        var wanted = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = new List<string>();
+        var misShaped = new List<string>();
+        foreach (var (name, shape) in expected)
+        {
+            if (!file.Contains(name))
+            {
+                missing.Add($"{name} {ShapeText(shape)}");
+                continue;
+            }
+            var e = file.Entry(name);
+            if (!e.Shape.AsSpan().SequenceEqual(shape))
+                misShaped.Add($"{name}: file {e.ShapeText}, config {ShapeText(shape)}");
+            else if (e.DType is not (StDType.F32 or StDType.F16 or StDType.BF16 or StDType.F64))
+                misShaped.Add($"{name}: file dtype {e.DType}, expected a floating-point type");
+        }
+        var extra = file.Entries.Where(e => !wanted.Contains(e.Name)).OrderBy(e => e.Begin).Select(e => $"{e.Name} {e.ShapeText}").ToList();
+        if (missing.Count + extra.Count + misShaped.Count == 0) return;
+
+        var lines = new List<string>
+        {
+            $"{file.Path}: tensors do not match the CLIP config ({ClipConfigRules.Describe(config)}): " +
+            $"{missing.Count} missing, {extra.Count} extra, {misShaped.Count} mis-shaped",
+        };
+        lines.AddRange(missing.Select(m => "  missing    " + m));
+        lines.AddRange(extra.Select(x => "  extra      " + x));
+        lines.AddRange(misShaped.Select(s => "  mis-shaped " + s));
+        throw new InvalidDataException(string.Join('\n', lines));
+    }
+
+    /// <summary>
+    /// Checks <paramref name="file"/> against <paramref name="config"/> (default: the config in its metadata)
+    /// and uploads every tensor to <paramref name="backend"/>.
+    /// </summary>
+    public static ClipWeights Load(SafeTensorsFile file, IBackend backend, ClipConfig? config = null)
+    {
+        if (config is null) config = ReadConfig(file);
+        else ClipConfigRules.Validate(config, "CLIP config given for " + file.Path);
+        Verify(file, config);
+
+        var owned = new List<Tensor>();
+        try
+        {
+            var loader = new Loader(file, backend, owned);
+            var vision = new VisionWeights(loader, config);
+            var text = new TextWeights(loader, config);
+            return new ClipWeights(config, vision, text, owned);
+        }
+        catch
+        {
+            foreach (var t in owned) t.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in owned) t.Dispose();
+        owned.Clear();
+    }
+
+    private static string ShapeText(int[] shape) => "[" + string.Join(",", shape) + "]";
+
+    /// <summary>Reads tensors from the (already verified) file onto the backend, keeping track of what it allocated.</summary>
+    internal sealed class Loader(SafeTensorsFile file, IBackend backend, List<Tensor> owned)
+    {
+        public Tensor Get(string name)
+        {
+            var e = file.Entry(name);
+            return Put(name, e.Shape, file.ReadFloats(name));
+        }
+
+        /// <summary>A [K,N] matrix used as x @ m, stored transposed as [N,K] so that it fits Linear's w[N,K] layout.</summary>
+        public Tensor GetTransposed(string name)
+        {
+            var e = file.Entry(name);
+            int k = e.Shape[0], n = e.Shape[1];
+            var src = file.ReadFloats(name);
+            var dst = new float[src.Length];
+            for (var i = 0; i < k; i++)
+                for (var j = 0; j < n; j++)
+                    dst[(long)j * k + i] = src[(long)i * n + j];
+            return Put(name + "^T", [n, k], dst);
+        }
+
+        private Tensor Put(string name, int[] shape, float[] data)
+        {
+            var t = backend.Allocate(new Shape(shape), name);
+            owned.Add(t);
+            backend.Upload(t, data);
+            return t;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Tensors;
+
+namespace BayesPfl.Engine.Model;
+
+/// <summary>
+/// CLIP's pre-norm residual block, shared by both towers, run in place on a residual stream x[B,N,C]:
+///   x = x + out_proj(MHA(ln_1(x)));   x = x + c_proj(GELU(c_fc(ln_2(x))))
+/// with scale 1/sqrt(D) and an optional causal mask. The activation buffers are allocated once for the
+/// largest B·N seen and reused by every layer and call (a call takes views of their first B·N rows).
+/// </summary>
+public sealed class ResidualBlocks : IDisposable
+{
+    /// <summary>CLIP's LayerNorm epsilon (PyTorch's default).</summary>
+    public const float LayerNormEps = 1e-5f;
+
+    private readonly IBackend backend;
+    private readonly int width;
+    private readonly int mlpWidth;
+    private readonly int heads;
+    private readonly GeluKind gelu;
+    private readonly string tag;
+    private readonly List<Tensor> buffers = new();
+    private long capacity;
+    private Tensor ln = null!, mean = null!, rstd = null!, q = null!, k = null!, v = null!, o = null!, lse = null!, tmp = null!, fc = null!, act = null!;
+
+    public ResidualBlocks(IBackend backend, int width, int mlpWidth, int heads, GeluKind gelu, string tag)
+    {
+        this.backend = backend;
+        this.width = width;
+        this.mlpWidth = mlpWidth;
+        this.heads = heads;
+        this.gelu = gelu;
+        this.tag = tag;
+    }
+
+    /// <summary>Views of the workspace for one call over <paramref name="batch"/> sequences of <paramref name="tokens"/>.</summary>
+    public Frame Prepare(int batch, int tokens)
+    {
+        var rows = (long)batch * tokens;
+        if (rows > capacity) Grow(rows);
+        return new Frame(this, batch, tokens);
+    }
+
+    /// <summary>Runs one block on x[B,N,C] (in place).</summary>
+    public void Run(Frame f, Tensor x, BlockWeights w, bool causal)
+    {
+        Check.Shape(tag, x, f.Batch, f.Tokens, width);
+        var b = backend;
+        var x2 = x.Reshape(f.Rows, width);
+        b.LayerNorm(f.Ln, f.Mean, f.Rstd, x2, w.Ln1Weight, w.Ln1Bias, LayerNormEps);
+        b.Linear(f.Q, f.Ln, w.QWeight, w.QBias);
+        b.Linear(f.K, f.Ln, w.KWeight, w.KBias);
+        b.Linear(f.V, f.Ln, w.VWeight, w.VBias);
+        b.Attention(f.O3, f.Lse, f.Q3, f.K3, f.V3, heads, causal, f.Scale);
+        b.Linear(f.Tmp, f.O, w.OutProjWeight, w.OutProjBias);
+        b.Add(x2, x2, f.Tmp);
+        b.LayerNorm(f.Ln, f.Mean, f.Rstd, x2, w.Ln2Weight, w.Ln2Bias, LayerNormEps);
+        b.Linear(f.Fc, f.Ln, w.FcWeight, w.FcBias);
+        b.Gelu(f.Act, f.Fc, gelu);
+        b.Linear(f.Tmp, f.Act, w.ProjWeight, w.ProjBias);
+        b.Add(x2, x2, f.Tmp);
+    }
+
+    private void Grow(long rows)
+    {
+        FreeBuffers();
+        Tensor Alloc(string name, long length) => Keep(backend.Allocate(new Shape(checked((int)length)), $"{tag}.{name}"));
+        ln = Alloc("ln", rows * width);
+        mean = Alloc("ln_mean", rows);
+        rstd = Alloc("ln_rstd", rows);
+        q = Alloc("q", rows * width);
+        k = Alloc("k", rows * width);
+        v = Alloc("v", rows * width);
+        o = Alloc("attn", rows * width);
+        lse = Alloc("attn_lse", rows * heads);
+        tmp = Alloc("branch", rows * width);
+        fc = Alloc("mlp_fc", rows * mlpWidth);
+        act = Alloc("mlp_act", rows * mlpWidth);
+        capacity = rows;
+    }
+
+    private Tensor Keep(Tensor t)
+    {
+        buffers.Add(t);
+        return t;
+    }
+
+    private void FreeBuffers()
+    {
+        foreach (var t in buffers) t.Dispose();
+        buffers.Clear();
+        capacity = 0;
+    }
+
+    public void Dispose() => FreeBuffers();
+
+    /// <summary>The workspace shaped for one call: views of the first B·N rows of each buffer.</summary>
+    public sealed class Frame
+    {
+        internal Frame(ResidualBlocks r, int batch, int tokens)
+        {
+            Batch = batch;
+            Tokens = tokens;
+            Rows = batch * tokens;
+            int c = r.width, f = r.mlpWidth;
+            Ln = View(r.ln, Rows, c);
+            Mean = View(r.mean, Rows);
+            Rstd = View(r.rstd, Rows);
+            Q = View(r.q, Rows, c);
+            K = View(r.k, Rows, c);
+            V = View(r.v, Rows, c);
+            O = View(r.o, Rows, c);
+            Q3 = View(r.q, batch, tokens, c);
+            K3 = View(r.k, batch, tokens, c);
+            V3 = View(r.v, batch, tokens, c);
+            O3 = View(r.o, batch, tokens, c);
+            Lse = View(r.lse, batch, r.heads, tokens);
+            Tmp = View(r.tmp, Rows, c);
+            Fc = View(r.fc, Rows, f);
+            Act = View(r.act, Rows, f);
+            Scale = (float)(1.0 / Math.Sqrt(c / r.heads));
+        }
+
+        public int Batch { get; }
+        public int Tokens { get; }
+        public int Rows { get; }
+
+        /// <summary>LayerNorm output [B·N,C]; also free scratch between blocks (a tower may assemble its input here).</summary>
+        public Tensor Ln { get; }
+
+        internal Tensor Mean { get; }
+        internal Tensor Rstd { get; }
+        internal Tensor Q { get; }
+        internal Tensor K { get; }
+        internal Tensor V { get; }
+        internal Tensor O { get; }
+        internal Tensor Q3 { get; }
+        internal Tensor K3 { get; }
+        internal Tensor V3 { get; }
+        internal Tensor O3 { get; }
+        internal Tensor Lse { get; }
+        internal Tensor Tmp { get; }
+        internal Tensor Fc { get; }
+        internal Tensor Act { get; }
+        internal float Scale { get; }
+
+        private static Tensor View(Tensor t, params int[] dims) => t.View(0, new Shape(dims));
+    }
+}
