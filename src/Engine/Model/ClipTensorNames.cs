@@ -53,8 +53,13 @@ public static class ClipTensorNames
 
     public static string TextBlock(int layer) => $"{TextBlocksPrefix}{layer}.";
 
-    /// <summary>Every tensor an engine file for <paramref name="c"/> holds, with its shape, in file order.</summary>
-    public static IReadOnlyList<(string Name, int[] Shape)> Expected(ClipConfig c)
+    /// <summary>
+    /// Every tensor an engine file for <paramref name="c"/> holds, with its shape, in file order.
+    /// <paramref name="visualPositionRows"/> overrides the rows of the visual positional embedding (a checkpoint
+    /// before conversion holds it at its own grid). The converter checks checkpoints against this list with
+    /// dimensions it could not infer set negative, which stay negative in every derived dimension.
+    /// </summary>
+    public static IReadOnlyList<(string Name, int[] Shape)> Expected(ClipConfig c, int? visualPositionRows = null)
     {
         var v = c.Vision;
         var t = c.Text;
@@ -62,7 +67,7 @@ public static class ClipTensorNames
         {
             (VisualConv1, [v.Width, 3, v.Patch, v.Patch]),
             (VisualClassEmbedding, [v.Width]),
-            (VisualPositionalEmbedding, [v.Tokens, v.Width]),
+            (VisualPositionalEmbedding, [visualPositionRows ?? v.Tokens, v.Width]),
             (VisualLnPreWeight, [v.Width]),
             (VisualLnPreBias, [v.Width]),
         };

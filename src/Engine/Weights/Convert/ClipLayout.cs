@@ -13,7 +13,7 @@ public static partial class ClipLayout
     /// <summary>The config, the grid of the checkpoint's positional embedding, and every problem found.</summary>
     public sealed record Result(ClipConfig Config, int SourceGrid, IReadOnlyList<string> Problems);
 
-    private const int Unknown = -1; // a dimension that could not be inferred; matches any size
+    private const int Unknown = -1; // a dimension that could not be inferred; it (and anything derived from it) matches any size
 
     [GeneratedRegex(@"^(visual\.)?transformer\.resblocks\.(\d+)\.")]
     private static partial Regex LayerName();
@@ -28,47 +28,9 @@ public static partial class ClipLayout
         || name.Contains(".attn.out_proj.", StringComparison.Ordinal) || name.Contains(".mlp.c_fc.", StringComparison.Ordinal)
         || name.Contains(".mlp.c_proj.", StringComparison.Ordinal);
 
-    /// <summary>Every canonical tensor of <paramref name="c"/> in file order; the visual positional embedding at the source grid.</summary>
-    public static IEnumerable<(string Name, int[] Shape)> Expected(ClipConfig c, int sourceGrid)
-    {
-        var v = c.Vision;
-        yield return ("visual.conv1.weight", [v.Width, 3, v.Patch, v.Patch]);
-        yield return ("visual.class_embedding", [v.Width]);
-        yield return ("visual.positional_embedding", [sourceGrid == Unknown ? Unknown : sourceGrid * sourceGrid + 1, v.Width]);
-        yield return ("visual.ln_pre.weight", [v.Width]);
-        yield return ("visual.ln_pre.bias", [v.Width]);
-        foreach (var t in Blocks("visual.", v.Layers, v.Width, v.MlpWidth)) yield return t;
-        yield return ("visual.ln_post.weight", [v.Width]);
-        yield return ("visual.ln_post.bias", [v.Width]);
-        yield return ("visual.proj", [v.Width, c.EmbedDim]);
-        var x = c.Text;
-        yield return ("token_embedding.weight", [x.VocabSize, x.Width]);
-        yield return ("positional_embedding", [x.ContextLength, x.Width]);
-        foreach (var t in Blocks("", x.Layers, x.Width, x.MlpWidth)) yield return t;
-        yield return ("ln_final.weight", [x.Width]);
-        yield return ("ln_final.bias", [x.Width]);
-        yield return ("text_projection", [x.Width, c.EmbedDim]);
-    }
-
-    private static IEnumerable<(string, int[])> Blocks(string tower, int layers, int w, int mlp)
-    {
-        for (var l = 0; l < layers; l++)
-        {
-            var p = $"{tower}transformer.resblocks.{l}.";
-            yield return (p + "attn.in_proj_weight", [3 * w, w]);
-            yield return (p + "attn.in_proj_bias", [3 * w]);
-            yield return (p + "attn.out_proj.weight", [w, w]);
-            yield return (p + "attn.out_proj.bias", [w]);
-            yield return (p + "ln_1.weight", [w]);
-            yield return (p + "ln_1.bias", [w]);
-            yield return (p + "mlp.c_fc.weight", [mlp, w]);
-            yield return (p + "mlp.c_fc.bias", [mlp]);
-            yield return (p + "mlp.c_proj.weight", [w, mlp]);
-            yield return (p + "mlp.c_proj.bias", [w]);
-            yield return (p + "ln_2.weight", [w]);
-            yield return (p + "ln_2.bias", [w]);
-        }
-    }
+    /// <summary>Every canonical tensor of <paramref name="c"/>; the visual positional embedding at the source grid.</summary>
+    public static IReadOnlyList<(string Name, int[] Shape)> Expected(ClipConfig c, int sourceGrid) =>
+        ClipTensorNames.Expected(c, sourceGrid == Unknown ? Unknown : sourceGrid * sourceGrid + 1);
 
     /// <summary>Infers (or takes from options.Expect) the config and checks every tensor against it.</summary>
     public static Result Resolve(IReadOnlyDictionary<string, int[]> shapes, ConvertOptions options)
@@ -79,7 +41,7 @@ public static partial class ClipLayout
         if (config.Vision.Patch > 0 && (options.ImageSize <= 0 || options.ImageSize % config.Vision.Patch != 0))
             problems.Add($"image size {options.ImageSize} is not a positive multiple of the patch size {config.Vision.Patch}");
         var grid = SourceGrid(shapes, problems);
-        var expected = Expected(config, grid).ToList();
+        var expected = Expected(config, grid);
         var expectedNames = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, shape) in expected)
         {
@@ -152,7 +114,7 @@ public static partial class ClipLayout
     }
 
     private static bool Matches(int[] actual, int[] expected) =>
-        actual.Length == expected.Length && actual.Zip(expected).All(p => p.Second == Unknown || p.First == p.Second);
+        actual.Length == expected.Length && actual.Zip(expected).All(p => p.Second < 0 || p.First == p.Second);
 
-    private static string Text(int[] shape) => "[" + string.Join(",", shape.Select(d => d == Unknown ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
+    private static string Text(int[] shape) => "[" + string.Join(",", shape.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
 }
