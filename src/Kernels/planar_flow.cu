@@ -46,3 +46,47 @@ extern "C" __global__ void planar_flow_forward(float* zK,           // [R, D]
     }
     if (threadIdx.x == 0) logdet[r] = total;
 }
+
+// Encoder base sample (spec 5.1): v[P,D] = exp(0.5·h) (used as the VARIANCE, spec 14.4),
+// z0[R,D] = mu[p] + sqrt(v[p])·eps[r]; P = R or 1 (shared). One thread per z0 element; the threads of
+// sample 0 also write v (v has P ≤ R rows). sqrt of the stored v (not exp(0.25·h)) rounds as PyTorch does.
+// Reference: PromptFlowReference.Sample.
+extern "C" __global__ void flow_base_sample_forward(float* z0,          // [R, D]
+                                                    float* v,           // [P, D]
+                                                    const float* mu,    // [P, D]
+                                                    const float* h,     // [P, D]
+                                                    const float* eps,   // [R, D]
+                                                    int R, int D, int shared) {
+    const long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (long)R * D) return;
+    const long p = shared ? idx % D : idx;
+    const float var = expf(0.5f * h[p]);
+    if (!shared || idx < D) v[p] = var;
+    z0[idx] = mu[p] + sqrtf(var) * eps[idx];
+}
+
+// Prompt blocks (spec 4.4, 6): blocks[(half·R + r)·B + b] = [ctx[b] + zc[r] (S rows); st_half[b] + z_half[r]
+// (S rows)], half 0 = normal (stN, zn), 1 = abnormal (stA, za). Shapes: ctx, stN, stA [B,S,C]; zc, zn, za [R,C];
+// blocks [2·B·R, 2S, C]. One thread per output element. Reference: PromptFlowReference.Blocks.
+extern "C" __global__ void flow_prompt_blocks_forward(float* blocks,       // [2BR, 2S, C]
+                                                      const float* ctx,    // [B, S, C]
+                                                      const float* stN,    // [B, S, C]
+                                                      const float* stA,    // [B, S, C]
+                                                      const float* zc,     // [R, C]
+                                                      const float* zn,     // [R, C]
+                                                      const float* za,     // [R, C]
+                                                      int B, int R, int S, int C) {
+    const long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= 4L * B * R * S * C) return;
+    const int c = (int)(idx % C);
+    const int row = (int)(idx / C % (2 * S));
+    const long block = idx / ((long)C * 2 * S);
+    const int b = (int)(block % B), r = (int)(block / B % R), half = (int)(block / ((long)B * R));
+    if (row < S) {
+        blocks[idx] = ctx[((long)b * S + row) * C + c] + zc[(long)r * C + c];
+    } else {
+        const float* st = half == 0 ? stN : stA;
+        const float* z = half == 0 ? zn : za;
+        blocks[idx] = st[((long)b * S + row - S) * C + c] + z[(long)r * C + c];
+    }
+}

@@ -128,4 +128,17 @@ public interface IBackend : IDisposable
     /// amortised) or P = 1 (shared by all samples).
     /// </summary>
     void PlanarFlow(Tensor zK, Tensor logdet, Tensor a, Tensor z0, Tensor u, Tensor w, Tensor b);
+
+    /// <summary>
+    /// Reparameterised base sample of an Encoder (spec 5.1): v[P,D] = exp(0.5·h) (treated as the variance),
+    /// z0[R,D] = mu[p] + sqrt(v[p])·eps[r] with mu, h [P,D], P = R or 1 (one distribution for all samples).
+    /// </summary>
+    void FlowBaseSample(Tensor z0, Tensor v, Tensor mu, Tensor h, Tensor eps);
+
+    /// <summary>
+    /// Learnable prompt tokens for the text tower (spec 4.4, 6): ctx, stateNormal, stateAbnormal [B,S,C];
+    /// zc, zn, za [R,C] → blocks[2·B·R, 2S, C], where block half·B·R + r·B + b (normal half first) is
+    /// [ctx[b] + zc[r] (S rows); state_half[b] + z_half[r] (S rows)].
+    /// </summary>
+    void PromptBlocks(Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za);
 }

@@ -15,4 +15,17 @@ public sealed partial class CpuBackend
         var n = PlanarFlowReference.CheckShapes("PlanarFlow", zK, logdet, a, z0, u, w, b);
         PlanarFlowReference.Forward(Cpu(zK).Span, Cpu(logdet).Span, Cpu(a).Span, Cpu(z0).Span, Cpu(u).Span, Cpu(w).Span, Cpu(b).Span, n);
     }
+
+    public void FlowBaseSample(Tensor z0, Tensor v, Tensor mu, Tensor h, Tensor eps)
+    {
+        var n = PromptFlowReference.CheckSample("FlowBaseSample", z0, v, mu, h, eps);
+        PromptFlowReference.Sample(Cpu(z0).Span, Cpu(v).Span, Cpu(mu).Span, Cpu(h).Span, Cpu(eps).Span, n);
+    }
+
+    public void PromptBlocks(Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za)
+    {
+        var n = PromptFlowReference.CheckBlocks("PromptBlocks", blocks, ctx, stateNormal, stateAbnormal, zc, zn, za);
+        PromptFlowReference.Blocks(Cpu(blocks).Span, Cpu(ctx).Span, Cpu(stateNormal).Span, Cpu(stateAbnormal).Span,
+            Cpu(zc).Span, Cpu(zn).Span, Cpu(za).Span, n);
+    }
 }

@@ -26,4 +26,21 @@ public sealed partial class CudaBackend
             Args().Ptr(Dev(zK)).Ptr(Dev(logdet)).Ptr(Dev(a)).Ptr(Dev(z0)).Ptr(Dev(u)).Ptr(Dev(w)).Ptr(Dev(b))
                 .Int(n.Samples).Int(n.Steps).Int(n.Dim).Int(n.Shared ? 1 : 0));
     }
+
+    public void FlowBaseSample(Tensor z0, Tensor v, Tensor mu, Tensor h, Tensor eps)
+    {
+        var n = PromptFlowReference.CheckSample("FlowBaseSample", z0, v, mu, h, eps);
+        if (z0.Length == 0) return;
+        Gpu.Launch("flow_base_sample_forward", Blocks(z0.Length, MapThreads), MapThreads, 0,
+            Args().Ptr(Dev(z0)).Ptr(Dev(v)).Ptr(Dev(mu)).Ptr(Dev(h)).Ptr(Dev(eps)).Int(n.Samples).Int(n.Dim).Int(n.Shared ? 1 : 0));
+    }
+
+    public void PromptBlocks(Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za)
+    {
+        var n = PromptFlowReference.CheckBlocks("PromptBlocks", blocks, ctx, stateNormal, stateAbnormal, zc, zn, za);
+        if (blocks.Length == 0) return;
+        Gpu.Launch("flow_prompt_blocks_forward", Blocks(blocks.Length, MapThreads), MapThreads, 0,
+            Args().Ptr(Dev(blocks)).Ptr(Dev(ctx)).Ptr(Dev(stateNormal)).Ptr(Dev(stateAbnormal)).Ptr(Dev(zc)).Ptr(Dev(zn)).Ptr(Dev(za))
+                .Int(n.Bank).Int(n.Samples).Int(n.Tokens).Int(n.Width));
+    }
 }
