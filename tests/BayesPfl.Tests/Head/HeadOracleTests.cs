@@ -1,0 +1,142 @@
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Model.Head;
+using BayesPfl.Engine.Tensors;
+using BayesPfl.Engine.Weights;
+using BayesPfl.Tests.Infra;
+using Xunit;
+using static BayesPfl.Tests.Head.HeadOps;
+
+namespace BayesPfl.Tests.Head;
+
+/// <summary>One run of tests/reference/bayes_head.py (full 768-d head, B=3, R=10, K=10; vision width 64, grid 5).</summary>
+public sealed class HeadOracleFixture : IDisposable
+{
+    public HeadOracleFixture()
+    {
+        Debug = Oracle.Run("bayes_head.py", "--side", "33");
+        WeightsFile = SafeTensorsFile.Open(Debug.Path[..^".safetensors".Length] + ".weights.safetensors");
+    }
+
+    public HeadConfig Config { get; } = new() { VisionWidth = 64 };
+
+    public SafeTensorsFile Debug { get; }
+
+    public SafeTensorsFile WeightsFile { get; }
+
+    public const int Samples = 10;
+
+    public const int Grid = 5;
+
+    public const int Side = 33;
+
+    public void Dispose()
+    {
+        Debug.Dispose();
+        WeightsFile.Dispose();
+    }
+}
+
+/// <summary>
+/// Every named stage of the head against the float64 oracle, on the CPU backend and on the real CUDA launchers
+/// over the kernel emulator. Each stage starts from the oracle's inputs (g, taps, text, eps), so a failure
+/// names the stage at fault.
+/// </summary>
+public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFixture>
+{
+    private static IBackend Backend(string name) => name == "cpu" ? TestBackends.Cpu() : TestBackends.Emulated();
+
+    private Tensor Input(IBackend be, string name) =>
+        Put(be, name, fx.Debug.ReadFloats(name), fx.Debug.Entry(name).Shape);
+
+    private void Expect(IBackend be, string name, Tensor actual, double atol, double rtol, string? oracleName = null)
+    {
+        var expected = fx.Debug.ReadFloats(oracleName ?? name);
+        TensorAssert.Close($"{be.Name} {name}", ToDouble(Get(be, actual)), ToDouble(expected), atol, rtol);
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("emu")]
+    public void FlowsAndPromptBlocks(string backend)
+    {
+        using var be = Backend(backend);
+        using var w = HeadWeights.Load(be, fx.WeightsFile, fx.Config);
+        using var g = Input(be, "g");
+        using var sampler = new PromptSampler(be, w, HeadOracleFixture.Samples, seed: 1);
+        sampler.Draw(g, fx.Debug.ReadFloats("eps"));
+        foreach (var (name, s) in new[] { ("context", sampler.Context), ("PFL_normal", sampler.Normal!), ("PFL_abnormal", sampler.Abnormal!) })
+        {
+            // fp32 GEMMs over 768/512-long dot products against float64: ~1e-6 relative per output, O(1) values.
+            Expect(be, $"{name}.mu", s.Mu, atol: 2e-5, rtol: 1e-4);
+            Expect(be, $"{name}.v", s.V, atol: 2e-5, rtol: 1e-4);
+            Expect(be, $"{name}.z0", s.Z0, atol: 5e-5, rtol: 1e-4);
+            // Ten sequential steps, each a 768-long dot product feeding tanh: errors compound mildly.
+            Expect(be, $"{name}.a", s.A, atol: 2e-4, rtol: 1e-3);
+            Expect(be, $"{name}.zK", s.ZK, atol: 2e-4, rtol: 1e-3);
+            Expect(be, $"{name}.logdet", s.LogDet, atol: 1e-3, rtol: 1e-3);
+        }
+        using var blocks = sampler.PromptBlocks();
+        // Sums of two values carrying the zK error above.
+        Expect(be, "prompt_blocks", blocks, atol: 2e-4, rtol: 1e-3);
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("emu")]
+    public void ImageBranch(string backend)
+    {
+        using var be = Backend(backend);
+        using var w = HeadWeights.Load(be, fx.WeightsFile, fx.Config);
+        using var g = Input(be, "g");
+        using var text = Input(be, "text");
+        using var allTaps = Input(be, "taps");
+        var taps = Taps(allTaps);
+        var branch = new ImageBranch(be, w);
+        using var fuse = be.Allocate(new Shape(1, w.Config.Embed), "fuse");
+        using var cos = be.Allocate(new Shape(1, text.Shape[0]), "cos");
+        using var pImg = be.Allocate(new Shape(1, 1), "p_img");
+        branch.Fuse(fuse, taps);
+        branch.Classify(cos, pImg, text, g, fuse);
+        // fp32 GEMMs (4096- and 512-long sums) and a 25-way softmax against float64.
+        Expect(be, "fuse", fuse, atol: 2e-5, rtol: 1e-4);
+        // Cosines of unit vectors: |cos| ≤ 1, the error is that of the normalised 768-d inputs.
+        Expect(be, "cos", cos, atol: 2e-6, rtol: 0);
+        var logits = Get(be, cos).Select(c => MathF.Exp(w.TauImage) * c).ToArray();
+        // exp(tau) ≈ 15.8 scales the cosine error.
+        TensorAssert.Close($"{be.Name} logits", ToDouble(logits), ToDouble(fx.Debug.ReadFloats("logits")), atol: 4e-5, rtol: 0);
+        Expect(be, "p_img", pImg, atol: 1e-5, rtol: 0);
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("emu")]
+    public void RcaAndMaps(string backend)
+    {
+        using var be = Backend(backend);
+        using var w = HeadWeights.Load(be, fx.WeightsFile, fx.Config);
+        using var text = Input(be, "text");
+        using var allTaps = Input(be, "taps");
+        using var o = PixelOutputs.Allocate(be, w.Config, text.Shape[0], HeadOracleFixture.Grid, HeadOracleFixture.Side);
+        new PixelBranch(be, w).Forward(o, Taps(allTaps), text);
+        var m2 = text.Shape[0];
+        var plane = m2 * HeadOracleFixture.Grid * HeadOracleFixture.Grid;
+        var logits = Get(be, o.Logits);
+        for (var j = 0; j < w.Config.Taps; j++)
+        {
+            // Unit rows from fp32 GEMMs and a 25-key softmax: ~1e-7 per element, with margin.
+            Expect(be, $"rca.{j}.keys", o.Keys[j], atol: 2e-6, rtol: 0);
+            Expect(be, $"rca.{j}.text", o.TPrime[j], atol: 2e-6, rtol: 0);
+            // Cosines of the two unit vectors above.
+            TensorAssert.Close($"{be.Name} pixel.logits.{j}", ToDouble(logits.AsSpan(j * plane, plane).ToArray()),
+                ToDouble(fx.Debug.ReadFloats($"pixel.logits.{j}")), atol: 4e-6, rtol: 0);
+        }
+        // Mean of sigmoids of exp(tau_pix)·Δcos (≈ 14.3 × the logit error), slope ≤ 1/4.
+        Expect(be, "pixel.map", o.Map, atol: 2e-5, rtol: 0);
+    }
+
+    private Tensor[] Taps(Tensor all)
+    {
+        int taps = all.Shape[0], p = all.Shape[1], cv = all.Shape[2];
+        return [.. Enumerable.Range(0, taps).Select(j => all.View((long)j * p * cv, new Shape(p, cv), $"tap{j}"))];
+    }
+}
