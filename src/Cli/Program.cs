@@ -1,2 +1,6 @@
-// Placeholder entry point; the real verbs arrive with the host layer.
-return 0;
+using System.CommandLine;
+using BayesPfl.Cli;
+
+var root = new RootCommand("bayespfl: Bayes-PFL zero-shot anomaly detection on CUDA and CPU");
+root.Subcommands.Add(DeviceCommand.Create());
+return root.Parse(args).Invoke();
