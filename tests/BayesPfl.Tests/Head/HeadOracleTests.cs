@@ -43,8 +43,6 @@ public sealed class HeadOracleFixture : IDisposable
 /// </summary>
 public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFixture>
 {
-    private static IBackend Backend(string name) => name == "cpu" ? TestBackends.Cpu() : TestBackends.Emulated();
-
     private Tensor Input(IBackend be, string name) =>
         Put(be, name, fx.Debug.ReadFloats(name), fx.Debug.Entry(name).Shape);
 
@@ -57,6 +55,7 @@ public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFix
     [Theory]
     [InlineData("cpu")]
     [InlineData("emu")]
+    [InlineData("gpu")]
     public void FlowsAndPromptBlocks(string backend)
     {
         using var be = Backend(backend);
@@ -83,6 +82,7 @@ public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFix
     [Theory]
     [InlineData("cpu")]
     [InlineData("emu")]
+    [InlineData("gpu")]
     public void ImageBranch(string backend)
     {
         using var be = Backend(backend);
@@ -110,6 +110,7 @@ public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFix
     [Theory]
     [InlineData("cpu")]
     [InlineData("emu")]
+    [InlineData("gpu")]
     public void RcaAndMaps(string backend)
     {
         using var be = Backend(backend);

@@ -90,7 +90,14 @@ public class PlanarFlowTests
     [InlineData(10, 10, 768, true)]
     [InlineData(2, 10, 768, false)]
     [InlineData(1, 3, 1000, false)]
-    public void EmulatedKernelMatchesCpu(int samples, int steps, int dim, bool shared)
+    public void EmulatedKernelMatchesCpu(int samples, int steps, int dim, bool shared) => KernelMatchesCpu("emu", samples, steps, dim, shared);
+
+    [Theory]
+    [InlineData(10, 10, 768, true)]
+    [InlineData(10, 10, 768, false)]
+    public void GpuKernelMatchesCpuAtModelShape(int samples, int steps, int dim, bool shared) => KernelMatchesCpu("gpu", samples, steps, dim, shared);
+
+    private static void KernelMatchesCpu(string device, int samples, int steps, int dim, bool shared)
     {
         var p = shared ? 1 : samples;
         // w scaled by 1/sqrt(D) keeps w·z = O(1) so tanh is not saturated and every step matters.
@@ -111,8 +118,8 @@ public class PlanarFlowTests
             be.PlanarFlow(zK, ld, a, tz0, tu, tw, tb);
             return (Get(be, zK), Get(be, ld), Get(be, a));
         }
+        using var emu = Backend(device);
         using var cpu = TestBackends.Cpu();
-        using var emu = TestBackends.Emulated();
         var expected = Run(cpu);
         var actual = Run(emu);
         // The only difference is the order of the two dot products per step (tree vs sequential): relative

@@ -52,11 +52,16 @@ public class SimilarityMapTests
     [InlineData(5, 33, 30, 4)]
     [InlineData(37, 33, 5, 3)]
     [InlineData(2, 1, 4, 1)]
-    public void EmulatedKernelMatchesCpu(int grid, int side, int pairs, int layers)
+    public void EmulatedKernelMatchesCpu(int grid, int side, int pairs, int layers) => KernelMatchesCpu("emu", grid, side, pairs, layers);
+
+    [Fact]
+    public void GpuKernelMatchesCpuAtModelShape() => KernelMatchesCpu("gpu", 37, 518, 30, 4);
+
+    private static void KernelMatchesCpu(string device, int grid, int side, int pairs, int layers)
     {
         var s = Logits(layers, pairs, grid, grid, grid * 7 + side);
+        using var emu = Backend(device);
         using var cpu = TestBackends.Cpu();
-        using var emu = TestBackends.Emulated();
         float[] Run(IBackend be)
         {
             using var st = Put(be, "s", s, layers, 2 * pairs, grid, grid);
