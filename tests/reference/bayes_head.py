@@ -132,6 +132,10 @@ vimg = F.normalize((g64 + fuse) @ d("image_mapping.weight").T + d("image_mapping
 cos = vimg @ tc.T
 logits = torch.exp(d("temperature_image")) * cos
 out.update({"fuse": fuse, "cos": cos, "logits": logits, "p_img": torch.sigmoid(logits[0, M:] - logits[0, :M]).mean().view(1, 1)})
+# Stage 1 ('epoch_post_*_1' checkpoints): v = normalise(g), no Fuse, no image_mapping.
+cos1 = F.normalize(g64, dim=-1) @ tc.T
+logits1 = torch.exp(d("temperature_image")) * cos1
+out.update({"stage1.cos": cos1, "stage1.p_img": torch.sigmoid(logits1[0, M:] - logits1[0, :M]).mean().view(1, 1)})
 
 # RCA and maps.
 q = text64 @ d("RCA.q_proj_pre.weight")[:, :, 0].T + d("RCA.q_proj_pre.bias")

@@ -9,15 +9,27 @@ using static BayesPfl.Tests.Head.HeadOps;
 namespace BayesPfl.Tests.Head;
 
 /// <summary>One run of tests/reference/bayes_head.py (full 768-d head, B=3, R=10, K=10; vision width 64, grid 5).</summary>
-public sealed class HeadOracleFixture : IDisposable
+public class HeadOracleFixture : IDisposable
 {
     public HeadOracleFixture()
+        : this(new HeadConfig { VisionWidth = 64 }, 5, 33)
     {
-        Debug = Oracle.Run("bayes_head.py", "--side", "33");
+    }
+
+    protected HeadOracleFixture(HeadConfig config, int grid, int side)
+    {
+        Config = config;
+        Grid = grid;
+        Side = side;
+        Debug = Oracle.Run("bayes_head.py", "--vision-width", config.VisionWidth.ToString(), "--grid", grid.ToString(), "--side", side.ToString());
         WeightsFile = SafeTensorsFile.Open(Debug.Path[..^".safetensors".Length] + ".weights.safetensors");
     }
 
-    public HeadConfig Config { get; } = new() { VisionWidth = 64 };
+    public HeadConfig Config { get; }
+
+    public int Grid { get; }
+
+    public int Side { get; }
 
     public SafeTensorsFile Debug { get; }
 
@@ -25,14 +37,11 @@ public sealed class HeadOracleFixture : IDisposable
 
     public const int Samples = 10;
 
-    public const int Grid = 5;
-
-    public const int Side = 33;
-
     public void Dispose()
     {
         Debug.Dispose();
         WeightsFile.Dispose();
+        GC.SuppressFinalize(this);
     }
 }
 
@@ -43,10 +52,14 @@ public sealed class HeadOracleFixture : IDisposable
 /// </summary>
 public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFixture>
 {
-    private Tensor Input(IBackend be, string name) =>
+    private Tensor Input(IBackend be, string name) => Input(fx, be, name);
+
+    private static Tensor Input(HeadOracleFixture fx, IBackend be, string name) =>
         Put(be, name, fx.Debug.ReadFloats(name), fx.Debug.Entry(name).Shape);
 
-    private void Expect(IBackend be, string name, Tensor actual, double atol, double rtol, string? oracleName = null)
+    private void Expect(IBackend be, string name, Tensor actual, double atol, double rtol) => Expect(fx, be, name, actual, atol, rtol);
+
+    private static void Expect(HeadOracleFixture fx, IBackend be, string name, Tensor actual, double atol, double rtol, string? oracleName = null)
     {
         var expected = fx.Debug.ReadFloats(oracleName ?? name);
         TensorAssert.Close($"{be.Name} {name}", ToDouble(Get(be, actual)), ToDouble(expected), atol, rtol);
@@ -105,39 +118,59 @@ public class HeadOracleTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFix
         // exp(tau) ≈ 15.8 scales the cosine error.
         TensorAssert.Close($"{be.Name} logits", ToDouble(logits), ToDouble(fx.Debug.ReadFloats("logits")), atol: 4e-5, rtol: 0);
         Expect(be, "p_img", pImg, atol: 1e-5, rtol: 0);
+
+        // Stage 1 ('epoch_post_*_1' checkpoints): v = normalise(g); same bounds as above.
+        using var stage1 = HeadWeights.Load(be, fx.WeightsFile, fx.Config with { Stage2 = false });
+        new ImageBranch(be, stage1).Classify(cos, pImg, text, g, fuse);
+        Expect(be, "stage1.cos", cos, atol: 2e-6, rtol: 0);
+        Expect(be, "stage1.p_img", pImg, atol: 1e-5, rtol: 0);
     }
 
     [Theory]
     [InlineData("cpu")]
     [InlineData("emu")]
     [InlineData("gpu")]
-    public void RcaAndMaps(string backend)
+    public void RcaAndMaps(string backend) => PixelBranchMatchesOracle(fx, backend);
+
+    internal static void PixelBranchMatchesOracle(HeadOracleFixture fx, string backend)
     {
         using var be = Backend(backend);
         using var w = HeadWeights.Load(be, fx.WeightsFile, fx.Config);
-        using var text = Input(be, "text");
-        using var allTaps = Input(be, "taps");
-        using var o = PixelOutputs.Allocate(be, w.Config, text.Shape[0], HeadOracleFixture.Grid, HeadOracleFixture.Side);
+        using var text = Input(fx, be, "text");
+        using var allTaps = Input(fx, be, "taps");
+        using var o = PixelOutputs.Allocate(be, w.Config, text.Shape[0], fx.Grid, fx.Side);
         new PixelBranch(be, w).Forward(o, Taps(allTaps), text);
         var m2 = text.Shape[0];
-        var plane = m2 * HeadOracleFixture.Grid * HeadOracleFixture.Grid;
+        var plane = m2 * fx.Grid * fx.Grid;
         var logits = Get(be, o.Logits);
         for (var j = 0; j < w.Config.Taps; j++)
         {
             // Unit rows from fp32 GEMMs and a 25-key softmax: ~1e-7 per element, with margin.
-            Expect(be, $"rca.{j}.keys", o.Keys[j], atol: 2e-6, rtol: 0);
-            Expect(be, $"rca.{j}.text", o.TPrime[j], atol: 2e-6, rtol: 0);
+            Expect(fx, be, $"rca.{j}.keys", o.Keys[j], atol: 2e-6, rtol: 0);
+            Expect(fx, be, $"rca.{j}.text", o.TPrime[j], atol: 2e-6, rtol: 0);
             // Cosines of the two unit vectors above.
             TensorAssert.Close($"{be.Name} pixel.logits.{j}", ToDouble(logits.AsSpan(j * plane, plane).ToArray()),
                 ToDouble(fx.Debug.ReadFloats($"pixel.logits.{j}")), atol: 4e-6, rtol: 0);
         }
         // Mean of sigmoids of exp(tau_pix)·Δcos (≈ 14.3 × the logit error), slope ≤ 1/4.
-        Expect(be, "pixel.map", o.Map, atol: 2e-5, rtol: 0);
+        Expect(fx, be, "pixel.map", o.Map, atol: 2e-5, rtol: 0);
     }
 
-    private Tensor[] Taps(Tensor all)
+    private static Tensor[] Taps(Tensor all)
     {
         int taps = all.Shape[0], p = all.Shape[1], cv = all.Shape[2];
         return [.. Enumerable.Range(0, taps).Select(j => all.View((long)j * p * cv, new Shape(p, cv), $"tap{j}"))];
     }
+}
+
+/// <summary>The oracle at the model's vision shapes: width 1024, 37x37 grid, 518x518 map.</summary>
+public sealed class FullSizeHeadFixture() : HeadOracleFixture(new HeadConfig(), 37, 518);
+
+/// <summary>RCA and maps at real size (1369 keys, 120 full-size sigmoid maps): the CPU and, where present, the GPU.</summary>
+public class FullSizeHeadTests(FullSizeHeadFixture fx) : IClassFixture<FullSizeHeadFixture>
+{
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
+    public void RcaAndMaps(string backend) => HeadOracleTests.PixelBranchMatchesOracle(fx, backend);
 }
