@@ -174,3 +174,30 @@ public class FullSizeHeadTests(FullSizeHeadFixture fx) : IClassFixture<FullSizeH
     [InlineData("gpu")]
     public void RcaAndMaps(string backend) => HeadOracleTests.PixelBranchMatchesOracle(fx, backend);
 }
+
+/// <summary>The two-call head API end to end against the oracle (noise injected; text from the oracle).</summary>
+public class BayesHeadTests(HeadOracleFixture fx) : IClassFixture<HeadOracleFixture>
+{
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("emu")]
+    public void PromptsThenScore(string backend)
+    {
+        using var be = Backend(backend);
+        using var w = HeadWeights.Load(be, fx.WeightsFile, fx.Config);
+        using var g = Put(be, "g", fx.Debug.ReadFloats("g"), fx.Debug.Entry("g").Shape);
+        using var text = Put(be, "text", fx.Debug.ReadFloats("text"), fx.Debug.Entry("text").Shape);
+        using var allTaps = Put(be, "taps", fx.Debug.ReadFloats("taps"), fx.Debug.Entry("taps").Shape);
+        var p = allTaps.Shape[1];
+        var taps = Enumerable.Range(0, allTaps.Shape[0]).Select(j => allTaps.View((long)j * p * allTaps.Shape[2], new Shape(p, allTaps.Shape[2]), $"tap{j}")).ToArray();
+        using var head = new BayesHead(be, w, samples: 10);
+        using var blocks = head.Prompts(g, fx.Debug.ReadFloats("eps"));
+        using var pImg = be.Allocate(new Shape(1, 1), "p_img");
+        using var map = be.Allocate(new Shape(fx.Side, fx.Side), "map");
+        head.Score(pImg, map, g, taps, text);
+        // Bounds as in HeadOracleTests (same computations, chained through the public API).
+        TensorAssert.Close("prompt_blocks", ToDouble(Get(be, blocks)), ToDouble(fx.Debug.ReadFloats("prompt_blocks")), 2e-4, 1e-3);
+        TensorAssert.Close("p_img", ToDouble(Get(be, pImg)), ToDouble(fx.Debug.ReadFloats("p_img")), 1e-5, 0);
+        TensorAssert.Close("map", ToDouble(Get(be, map)), ToDouble(fx.Debug.ReadFloats("pixel.map")), 2e-5, 0);
+    }
+}
