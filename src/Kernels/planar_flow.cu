@@ -1,5 +1,8 @@
-// planar_flow.cu: K sequential planar-flow steps per sample (Bayes-PFL spec 5.2), forward.
+// planar_flow.cu: the prompt-flow family (Bayes-PFL spec 5), forward (inference): planar_flow_forward (below),
+// flow_base_sample_forward (Encoder reparameterisation) and flow_prompt_blocks_forward (prompt assembly), each
+// with its own header further down.
 //
+// planar_flow_forward: K sequential planar-flow steps per sample (spec 5.2).
 // z = z0[r]; for k < K:  a[r,k] = w_k·z + b_k;  z += u_k·tanh(a[r,k]);
 //                        logdet[r] += log(|1 + (1 − tanh²(a[r,k]))·(w_k·u_k)| + 1e-5);   zK[r] = z.
 // Shapes: zK, z0 [R, D]; logdet [R] (OVERWRITTEN, sum over steps); a [R, K] (saved pre-activations);
