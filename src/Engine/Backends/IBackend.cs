@@ -121,4 +121,35 @@ public interface IBackend : IDisposable
 
     /// <summary>Deterministic gather (no atomics): dx[..,h,w] from dy[..,Hout,Wout]; dx overwritten.</summary>
     void UpsampleBilinearBackward(Tensor dx, Tensor dy);
+
+    // ---- Bayes-PFL head (prompt flows and similarity maps; h-head) ----
+
+    /// <summary>
+    /// Fused test-time anomaly map: s[L, 2M, h, w] holds per layer the M normal then the M abnormal logit maps
+    /// at grid resolution; map[H, W] = (1/(L·M)) Σ_j Σ_m sigmoid(scale · up(s[j, m+M] − s[j, m])) with up =
+    /// bilinear align_corners=True to H x W. The difference is up-sampled (bilinear is linear), never the L·2M
+    /// full-size maps; scale is exp(tau_pix) so that s can be the plain GEMM K·T'ᵀ.
+    /// </summary>
+    void SimilarityMap(Tensor map, Tensor s, float scale);
+
+    /// <summary>
+    /// K planar-flow steps per sample (no parameters of its own): for k = 0..K-1, a[r,k] = w[k]·z + b[k],
+    /// z += u[k]·tanh(a), logdet[r] += log(|1 + (1 − tanh²(a))·(w[k]·u[k])| + 1e-5); z starts at z0[r].
+    /// zK[R,D], logdet[R] (overwritten), a[R,K] saved; u, w [P,K,D] and b [P,K] with P = R (per-sample,
+    /// amortised) or P = 1 (shared by all samples).
+    /// </summary>
+    void PlanarFlow(Tensor zK, Tensor logdet, Tensor a, Tensor z0, Tensor u, Tensor w, Tensor b);
+
+    /// <summary>
+    /// Reparameterised base sample of an Encoder (spec 5.1): v[P,D] = exp(0.5·h) (treated as the variance),
+    /// z0[R,D] = mu[p] + sqrt(v[p])·eps[r] with mu, h [P,D], P = R or 1 (one distribution for all samples).
+    /// </summary>
+    void FlowBaseSample(Tensor z0, Tensor v, Tensor mu, Tensor h, Tensor eps);
+
+    /// <summary>
+    /// Learnable prompt tokens for the text tower (spec 4.4, 6): ctx, stateNormal, stateAbnormal [B,S,C];
+    /// zc, zn, za [R,C] → blocks[2·B·R, 2S, C], where block half·B·R + r·B + b (normal half first) is
+    /// [ctx[b] + zc[r] (S rows); state_half[b] + z_half[r] (S rows)].
+    /// </summary>
+    void PromptBlocks(Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za);
 }

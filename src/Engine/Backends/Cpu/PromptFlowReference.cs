@@ -1,0 +1,80 @@
+using System.Numerics;
+using BayesPfl.Engine.Tensors;
+
+namespace BayesPfl.Engine.Backends.Cpu;
+
+/// <summary>
+/// The pointwise parts of the prompt-flow module: the Encoder's reparameterised base sample (spec 5.1) and
+/// the assembly of the learnable prompt blocks (spec 4.4, 6). Same argument order as the kernels
+/// flow_base_sample_forward and flow_prompt_blocks_forward in src/Kernels/planar_flow.cu.
+/// </summary>
+public static class PromptFlowReference
+{
+    /// <summary>Samples R, dimension D; Shared = mu and h are one row for all samples.</summary>
+    public readonly record struct SampleDims(int Samples, int Dim, bool Shared);
+
+    /// <summary>Bank entries B, samples R, tokens per half S, width C.</summary>
+    public readonly record struct BlockDims(int Bank, int Samples, int Tokens, int Width);
+
+    public static SampleDims CheckSample(string op, Tensor z0, Tensor v, Tensor mu, Tensor h, Tensor eps)
+    {
+        Check.F32(op, z0, v, mu, h, eps);
+        Check.Rank(op, eps, 2);
+        Check.Rank(op, mu, 2);
+        int r = eps.Shape[0], d = eps.Shape[1], p = mu.Shape[0];
+        Check.That(p == r || p == 1, op, $"{mu.Name} has shape {mu.Shape}; its first dim must be R = {r} or 1");
+        Check.Shape(op, mu, p, d);
+        Check.Shape(op, h, p, d);
+        Check.Shape(op, v, p, d);
+        Check.Shape(op, z0, r, d);
+        return new SampleDims(r, d, p == 1 && r != 1);
+    }
+
+    public static void Sample<T>(Span<T> z0, Span<T> v, ReadOnlySpan<T> mu, ReadOnlySpan<T> h, ReadOnlySpan<T> eps, SampleDims n)
+        where T : IFloatingPointIeee754<T>
+    {
+        var half = T.CreateTruncating(0.5);
+        for (var i = 0; i < v.Length; i++) v[i] = T.Exp(half * h[i]);
+        for (var r = 0; r < n.Samples; r++)
+            for (var d = 0; d < n.Dim; d++)
+            {
+                var p = (n.Shared ? 0 : r) * n.Dim + d;
+                z0[r * n.Dim + d] = mu[p] + T.Sqrt(v[p]) * eps[r * n.Dim + d];
+            }
+    }
+
+    public static BlockDims CheckBlocks(string op, Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za)
+    {
+        Check.F32(op, blocks, ctx, stateNormal, stateAbnormal, zc, zn, za);
+        Check.Rank(op, ctx, 3);
+        Check.Rank(op, zc, 2);
+        int bank = ctx.Shape[0], tokens = ctx.Shape[1], width = ctx.Shape[2], r = zc.Shape[0];
+        Check.Shape(op, stateNormal, bank, tokens, width);
+        Check.Shape(op, stateAbnormal, bank, tokens, width);
+        Check.Shape(op, zc, r, width);
+        Check.Shape(op, zn, r, width);
+        Check.Shape(op, za, r, width);
+        Check.Shape(op, blocks, 2 * bank * r, 2 * tokens, width);
+        return new BlockDims(bank, r, tokens, width);
+    }
+
+    public static void Blocks<T>(Span<T> blocks, ReadOnlySpan<T> ctx, ReadOnlySpan<T> stateNormal, ReadOnlySpan<T> stateAbnormal,
+        ReadOnlySpan<T> zc, ReadOnlySpan<T> zn, ReadOnlySpan<T> za, BlockDims n) where T : IFloatingPointIeee754<T>
+    {
+        int s = n.Tokens, c = n.Width;
+        for (var half = 0; half < 2; half++)
+            for (var r = 0; r < n.Samples; r++)
+                for (var b = 0; b < n.Bank; b++)
+                {
+                    var block = blocks.Slice(((half * n.Samples + r) * n.Bank + b) * 2 * s * c, 2 * s * c);
+                    var state = half == 0 ? stateNormal : stateAbnormal;
+                    var zs = (half == 0 ? zn : za).Slice(r * c, c);
+                    for (var t = 0; t < s; t++)
+                        for (var i = 0; i < c; i++)
+                        {
+                            block[t * c + i] = ctx[(b * s + t) * c + i] + zc[r * c + i];
+                            block[(s + t) * c + i] = state[(b * s + t) * c + i] + zs[i];
+                        }
+                }
+    }
+}
