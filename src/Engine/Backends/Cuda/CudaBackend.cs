@@ -50,7 +50,11 @@ public sealed partial class CudaBackend : IBackend
 
     public void Synchronize() => Gpu.Synchronize();
 
-    public void Dispose() => args.Dispose();
+    public void Dispose()
+    {
+        segPartials?.Dispose();
+        args.Dispose();
+    }
 
     /// <summary>The device address of a tensor, or a clear error when it lives elsewhere.</summary>
     internal static DevicePtr Dev(Tensor t) =>
