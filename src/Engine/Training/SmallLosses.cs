@@ -58,8 +58,9 @@ public static class SmallLosses
                     if (j == l) continue;
                     var cos = Dot(t, rows + j * c, rows + l * c, c) / (norms[j] * norms[l]);
                     loss += cos * cos;
-                    // d cos / d t_j = t_l/(|t_j||t_l|) − cos·t_j/|t_j|²; the (j,l) and (l,j) terms each add their own.
-                    var g = upstream * scale * 2 * cos;
+                    // d cos / d t_j = t_l/(|t_j||t_l|) − cos·t_j/|t_j|². cos² of the pair appears twice, as (j,l)
+                    // and (l,j), and this loop visits t_j only through (j,·): hence 2 · 2cos.
+                    var g = upstream * scale * 4 * cos;
                     for (var x = 0; x < c; x++)
                     {
                         double a = double.CreateChecked(t[rows + j * c + x]), b = double.CreateChecked(t[rows + l * c + x]);
