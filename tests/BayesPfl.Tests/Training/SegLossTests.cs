@@ -13,6 +13,7 @@ public class SegLossTests
     [InlineData(2, 7)]
     [InlineData(3, 33)]
     [InlineData(1, 1)]
+    [InlineData(2, 518)]
     public void MatchesTorchAutograd(int bt, int side)
     {
         using var f = Oracle.Run("losses_oracle.py", "--op", "seg", "--batch", $"{bt}", "--side", $"{side}");
