@@ -56,6 +56,7 @@ public class SegLossTests
     [InlineData(1, 7)]
     [InlineData(3, 33)]
     [InlineData(2, 197)]
+    [InlineData(1, 518)] // 268K pixels: more blocks than MaxLossBlocks, so the grid-stride loop and the cap are exercised
     public void EmulatedKernelsMatchCpuAndRerunBitwise(int bt, int side)
     {
         var logits = FiniteDiff.RandomFloats(bt * 2 * side * side, 21 + side, 4f);
