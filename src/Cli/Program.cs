@@ -3,4 +3,6 @@ using BayesPfl.Cli;
 
 var root = new RootCommand("bayespfl: Bayes-PFL zero-shot anomaly detection on CUDA and CPU");
 root.Subcommands.Add(DeviceCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 return root.Parse(args).Invoke();

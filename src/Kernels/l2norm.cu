@@ -12,7 +12,7 @@ extern "C" __global__ void l2norm_forward(float* y /* [rows,C] */, float* norm /
     __shared__ float scratch[32];
     const int row = blockIdx.x;
     if (row >= rows) return;
-    const long o = (long)row * c;
+    const long long o = (long long)row * c;
     float s = 0.0f;
     for (int i = threadIdx.x; i < c; i += blockDim.x) s += x[o + i] * x[o + i];
     const float n = sqrtf(block_sum(s, scratch));
@@ -25,7 +25,7 @@ extern "C" __global__ void l2norm_backward(float* dx /* [rows,C] */, const float
     __shared__ float scratch[32];
     const int row = blockIdx.x;
     if (row >= rows) return;
-    const long o = (long)row * c;
+    const long long o = (long long)row * c;
     float s = 0.0f;
     for (int i = threadIdx.x; i < c; i += blockDim.x) s += dy[o + i] * y[o + i];
     const float dot = block_sum(s, scratch);

@@ -24,7 +24,7 @@ extern "C" __global__ void layernorm_forward(float* y /* [rows,C] */, float* mea
     __shared__ float scratch[32];
     const int row = blockIdx.x;
     if (row >= rows) return;
-    const float* xr = x + (long)row * c;
+    const float* xr = x + (long long)row * c;
     float s = 0.0f;
     for (int i = threadIdx.x; i < c; i += blockDim.x) s += xr[i];
     const float mu = block_sum(s, scratch) / c;
@@ -34,7 +34,7 @@ extern "C" __global__ void layernorm_forward(float* y /* [rows,C] */, float* mea
         ss += d * d;
     }
     const float rs = 1.0f / sqrtf(block_sum(ss, scratch) / c + eps);
-    float* yr = y + (long)row * c;
+    float* yr = y + (long long)row * c;
     for (int i = threadIdx.x; i < c; i += blockDim.x) yr[i] = (xr[i] - mu) * rs * gamma[i] + beta[i];
     if (threadIdx.x == 0) {
         mean[row] = mu;
@@ -48,7 +48,7 @@ extern "C" __global__ void layernorm_backward_dx(float* dx /* [rows,C] */, const
     __shared__ float scratch[32];
     const int row = blockIdx.x;
     if (row >= rows) return;
-    const long o = (long)row * c;
+    const long long o = (long long)row * c;
     const float mu = mean[row], rs = rstd[row];
     float sg = 0.0f, sgx = 0.0f;
     for (int i = threadIdx.x; i < c; i += blockDim.x) {
@@ -77,8 +77,8 @@ extern "C" __global__ void layernorm_backward_dgamma_partial(float* partial, con
     float sg = 0.0f, sb = 0.0f;
     if (col < c)
         for (int row = r0 + threadIdx.y; row < r1; row += LN_ROWS) {
-            const float d = dy[(long)row * c + col];
-            sg += d * (x[(long)row * c + col] - mean[row]) * rstd[row];
+            const float d = dy[(long long)row * c + col];
+            sg += d * (x[(long long)row * c + col] - mean[row]) * rstd[row];
             sb += d;
         }
     pg[threadIdx.y][threadIdx.x] = sg;
@@ -90,8 +90,8 @@ extern "C" __global__ void layernorm_backward_dgamma_partial(float* partial, con
             tg += pg[r][threadIdx.x];
             tb += pb[r][threadIdx.x];
         }
-        partial[(long)chunk * c + col] = tg;
-        partial[((long)chunks + chunk) * c + col] = tb;
+        partial[(long long)chunk * c + col] = tg;
+        partial[((long long)chunks + chunk) * c + col] = tb;
     }
 }
 
@@ -101,8 +101,8 @@ extern "C" __global__ void layernorm_backward_dgamma_finish(float* dgamma /* [C]
     if (col >= c) return;
     float tg = 0.0f, tb = 0.0f;
     for (int k = 0; k < chunks; k++) {
-        tg += partial[(long)k * c + col];
-        tb += partial[((long)chunks + k) * c + col];
+        tg += partial[(long long)k * c + col];
+        tb += partial[((long long)chunks + k) * c + col];
     }
     dgamma[col] += tg;
     dbeta[col] += tb;

@@ -17,8 +17,8 @@
 #define BIAS_ROWS 8
 
 extern "C" __global__ void linear_forward_fill_bias(float* y /* [M,N] */, const float* bias /* [N] */, int m, int n) {
-    const long total = (long)m * n;
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < total; i += (long)gridDim.x * blockDim.x)
+    const long long total = (long long)m * n;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x)
         y[i] = bias[i % n];
 }
 
@@ -28,7 +28,7 @@ extern "C" __global__ void linear_backward_bias(float* dbias /* [N] */, const fl
     const int col = blockIdx.x * BIAS_COLS + threadIdx.x;
     float s = 0.0f;
     if (col < n)
-        for (int row = threadIdx.y; row < m; row += BIAS_ROWS) s += dy[(long)row * n + col];
+        for (int row = threadIdx.y; row < m; row += BIAS_ROWS) s += dy[(long long)row * n + col];
     partial[threadIdx.y][threadIdx.x] = s;
     __syncthreads();
     if (threadIdx.y == 0 && col < n) {

@@ -10,6 +10,7 @@
 //
 // Determinism without float atomics: seg_loss_partial writes one row of 7 block sums per block (the launcher
 // fixes the block count from the size alone), seg_loss_finish adds those rows in a fixed order in one block.
+// Class counts are float sums of 0/1, exact up to 2^24 pixels; the launchers reject larger batches.
 // The backward needs only the saved sums, so it is a plain element-wise kernel. With 2 channels,
 // dP_t/dz_t = P_t*P_o and dP_t/dz_o = -P_t*P_o, so both logits get the same magnitude with opposite signs.
 #include "common.cuh"

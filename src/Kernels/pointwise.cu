@@ -8,7 +8,8 @@
 // Shapes: every tensor [n] (any shape, flattened).
 // CPU reference: PointwiseReference.<Op> / <Op>Backward.
 //
-// Grid-stride loops: the launcher caps the grid, so one launch covers any n. The exact GELU uses erfcf of
+// Grid-stride loops: the launcher caps the grid, so one launch covers any n (64-bit: `long long`, which is
+// 64 bits under every host ABI, unlike `long`). The exact GELU uses erfcf of
 // -x/sqrt2 rather than 1+erff(x/sqrt2): the same value, but without cancellation in the negative tail.
 #include "common.cuh"
 
@@ -17,18 +18,18 @@
 #define QUICK_GELU_ALPHA 1.702f
 #define SOFTPLUS_THRESHOLD 20.0f
 
-#define GRID_STRIDE(i, n) for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < (n); i += (long)gridDim.x * blockDim.x)
+#define GRID_STRIDE(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
 
 __device__ __forceinline__ float sigmoidf_(float z) { return 1.0f / (1.0f + expf(-z)); }
 
-extern "C" __global__ void gelu_forward(float* y /* [n] */, const float* x /* [n] */, long n, int kind) {
+extern "C" __global__ void gelu_forward(float* y /* [n] */, const float* x /* [n] */, long long n, int kind) {
     GRID_STRIDE(i, n) {
         const float v = x[i];
         y[i] = kind == 0 ? 0.5f * v * erfcf(-v * INV_SQRT2) : v * sigmoidf_(QUICK_GELU_ALPHA * v);
     }
 }
 
-extern "C" __global__ void gelu_backward(float* dx /* [n] */, const float* dy /* [n] */, const float* x /* [n] */, long n, int kind) {
+extern "C" __global__ void gelu_backward(float* dx /* [n] */, const float* dy /* [n] */, const float* x /* [n] */, long long n, int kind) {
     GRID_STRIDE(i, n) {
         const float v = x[i];
         float d;
@@ -42,18 +43,18 @@ extern "C" __global__ void gelu_backward(float* dx /* [n] */, const float* dy /*
     }
 }
 
-extern "C" __global__ void add_forward(float* y /* [n] */, const float* a /* [n] */, const float* b /* [n] */, long n) {
+extern "C" __global__ void add_forward(float* y /* [n] */, const float* a /* [n] */, const float* b /* [n] */, long long n) {
     GRID_STRIDE(i, n) y[i] = a[i] + b[i];
 }
 
-extern "C" __global__ void softplus_forward(float* y /* [n] */, const float* x /* [n] */, long n) {
+extern "C" __global__ void softplus_forward(float* y /* [n] */, const float* x /* [n] */, long long n) {
     GRID_STRIDE(i, n) {
         const float v = x[i];
         y[i] = v > SOFTPLUS_THRESHOLD ? v : log1pf(expf(v));
     }
 }
 
-extern "C" __global__ void softplus_backward(float* dx /* [n] */, const float* dy /* [n] */, const float* x /* [n] */, long n) {
+extern "C" __global__ void softplus_backward(float* dx /* [n] */, const float* dy /* [n] */, const float* x /* [n] */, long long n) {
     GRID_STRIDE(i, n) {
         const float v = x[i];
         const float e = expf(v);
@@ -61,11 +62,11 @@ extern "C" __global__ void softplus_backward(float* dx /* [n] */, const float* d
     }
 }
 
-extern "C" __global__ void tanh_forward(float* y /* [n] */, const float* x /* [n] */, long n) {
+extern "C" __global__ void tanh_forward(float* y /* [n] */, const float* x /* [n] */, long long n) {
     GRID_STRIDE(i, n) y[i] = tanhf(x[i]);
 }
 
-extern "C" __global__ void tanh_backward(float* dx /* [n] */, const float* dy /* [n] */, const float* y /* [n] */, long n) {
+extern "C" __global__ void tanh_backward(float* dx /* [n] */, const float* dy /* [n] */, const float* y /* [n] */, long long n) {
     GRID_STRIDE(i, n) {
         const float v = y[i];
         dx[i] = dy[i] * (1.0f - v * v);

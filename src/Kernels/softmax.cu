@@ -13,8 +13,8 @@ extern "C" __global__ void softmax_forward(float* y /* [rows,C] */, const float*
     __shared__ float scratch[32];
     const int row = blockIdx.x;
     if (row >= rows) return;
-    const float* xr = x + (long)row * c;
-    float* yr = y + (long)row * c;
+    const float* xr = x + (long long)row * c;
+    float* yr = y + (long long)row * c;
     float m = -INFINITY;
     for (int i = threadIdx.x; i < c; i += blockDim.x) m = fmaxf(m, xr[i]);
     m = block_max(m, scratch);
@@ -32,7 +32,7 @@ extern "C" __global__ void softmax_backward(float* dx /* [rows,C] */, const floa
     __shared__ float scratch[32];
     const int row = blockIdx.x;
     if (row >= rows) return;
-    const long o = (long)row * c;
+    const long long o = (long long)row * c;
     float s = 0.0f;
     for (int i = threadIdx.x; i < c; i += blockDim.x) s += dy[o + i] * y[o + i];
     const float dot = block_sum(s, scratch);

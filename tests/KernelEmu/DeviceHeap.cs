@@ -14,7 +14,8 @@ internal sealed unsafe class DeviceHeap : IDisposable
     /// <summary>Guard bytes on each side; also the alignment of every allocation, like cudaMalloc's.</summary>
     internal const int Guard = 256;
 
-    private static readonly byte[] Pattern = Enumerable.Range(0, Guard).Select(i => (byte)(0x5A + 37 * i)).ToArray();
+    /// <summary>Guard bytes: 0xFFBADBAD per 4 bytes, a NaN when a kernel reads a float past the end, and a value no kernel writes by chance.</summary>
+    private static readonly byte[] Pattern = Enumerable.Range(0, Guard).Select(i => (byte)(0xFFBADBADu >> (8 * (i % 4)))).ToArray();
 
     private readonly SortedList<ulong, Block> blocks = [];
     private readonly object gate = new();
@@ -103,9 +104,9 @@ internal sealed unsafe class DeviceHeap : IDisposable
     {
         var before = new ReadOnlySpan<byte>(block.Base, Guard);
         var after = new ReadOnlySpan<byte>((byte*)block.User + block.Bytes, Guard);
-        var firstBefore = FirstDifference(before);
-        if (firstBefore >= 0)
-            throw new InvalidOperationException($"{when}: out-of-bounds write before the start of {block}: guard byte at offset {firstBefore - Guard} was overwritten");
+        var lastBefore = before.Length - 1 - CommonSuffixLength(before);
+        if (lastBefore >= 0)
+            throw new InvalidOperationException($"{when}: out-of-bounds write before the start of {block}: guard byte at offset {lastBefore - Guard} was overwritten");
         var firstAfter = FirstDifference(after);
         if (firstAfter >= 0)
             throw new InvalidOperationException($"{when}: out-of-bounds write past the end of {block}: guard byte at offset {block.Bytes + firstAfter} (end + {firstAfter}) was overwritten");
@@ -115,6 +116,14 @@ internal sealed unsafe class DeviceHeap : IDisposable
     {
         var i = guard.CommonPrefixLength(Pattern);
         return i == Guard ? -1 : i;
+    }
+
+    /// <summary>Intact guard bytes at the end of the head guard, i.e. next to the data (the write nearest the start is reported).</summary>
+    private static int CommonSuffixLength(ReadOnlySpan<byte> guard)
+    {
+        var n = 0;
+        while (n < Guard && guard[Guard - 1 - n] == Pattern[Guard - 1 - n]) n++;
+        return n;
     }
 
     public void Dispose()

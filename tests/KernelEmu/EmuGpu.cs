@@ -17,6 +17,7 @@ public sealed unsafe class EmuGpu : IGpu
 
     private readonly DeviceHeap heap = new();
     private readonly Dictionary<string, string> signatures = new(StringComparer.Ordinal);
+    private int workers = Environment.ProcessorCount;
 
     public EmuGpu()
     {
@@ -24,12 +25,31 @@ public sealed unsafe class EmuGpu : IGpu
     }
 
     /// <summary>Threads that share a launch's blocks (and a GEMM's columns).</summary>
-    public int Workers { get; set; } = Environment.ProcessorCount;
+    public int Workers
+    {
+        get => workers;
+        set => workers = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one worker");
+    }
 
     public string Description => $"kernel emulator ({Workers} CPU workers)";
 
-    /// <summary>Fiber stack size for kernels with large local arrays (default 64 KiB; BAYESPFL_EMU_STACK_KB).</summary>
-    public static void SetStackBytes(int bytes) => Native.emu_set_stack_bytes((nuint)bytes);
+    /// <summary>
+    /// Fiber stack size, process-wide, for kernels with large local arrays (default 64 KiB or
+    /// BAYESPFL_EMU_STACK_KB; at least 16 KiB). Launches pick it up when they start.
+    /// </summary>
+    public static int StackBytes
+    {
+        get
+        {
+            Native.EnsureLoaded();
+            return (int)Native.emu_get_stack_bytes();
+        }
+        set
+        {
+            Native.EnsureLoaded();
+            Native.emu_set_stack_bytes((nuint)value);
+        }
+    }
 
     /// <summary>Every kernel the emulator knows, src/Kernels and its own self-test kernels.</summary>
     public static IReadOnlyList<string> Kernels()
@@ -79,6 +99,9 @@ public sealed unsafe class EmuGpu : IGpu
             var value = *(ulong*)slots[i];
             if (signature[i] == 'p' && value != 0 && !heap.Contains(value))
                 throw new ArgumentException($"kernel {kernel}: argument {i} is a pointer, but 0x{value:x} lies in no live allocation");
+            // Int and Float fill the low half of the slot and zero the rest; a pointer or long there is a mix-up.
+            if (signature[i] is 'i' or 'u' or 'f' && value >> 32 != 0)
+                throw new ArgumentException($"kernel {kernel}: argument {i} is a 4-byte {(signature[i] == 'f' ? "float" : "int")}, but the launch passed an 8-byte value 0x{value:x}");
         }
         var error = Native.Call((err, len) => Native.emu_launch(kernel, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
             (nuint)dynamicSharedBytes, args.Pointers, args.Count, Workers, err, len));

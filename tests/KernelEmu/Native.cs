@@ -65,6 +65,9 @@ internal static unsafe partial class Native
     internal static partial void emu_set_stack_bytes(nuint bytes);
 
     [LibraryImport(Lib)]
+    internal static partial nuint emu_get_stack_bytes();
+
+    [LibraryImport(Lib)]
     internal static partial int emu_sgemm_strided_batched(int transA, int transB, int m, int n, int k, float alpha,
         IntPtr a, int lda, long strideA, IntPtr b, int ldb, long strideB, float beta, IntPtr c, int ldc, long strideC,
         int batch, int workers, IntPtr err, int errlen);

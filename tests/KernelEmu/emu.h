@@ -65,15 +65,18 @@ EMU_VEC(long long, longlong1, longlong2, longlong3, longlong4, 16, 16)
 struct dim3 {
     unsigned int x, y, z;
     constexpr dim3(unsigned int x_ = 1, unsigned int y_ = 1, unsigned int z_ = 1) : x(x_), y(y_), z(z_) {}
+    constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}
+    constexpr operator uint3() const { return uint3{x, y, z}; }
 };
 
 // ---- runtime interface (runtime.cpp) ----------------------------------------------------------------------
 namespace emu {
-struct Regs {
-    uint3 thread_idx, block_idx;
-    dim3 block_dim, grid_dim;
+struct Regs {  // plain data (uint3, not dim3), so that it can be __thread
+    uint3 thread_idx, block_idx, block_dim, grid_dim;
 };
-extern thread_local Regs regs __attribute__((visibility("hidden")));
+// __thread, not thread_local: a plain TLS access, without the C++ init-wrapper call that an extern
+// thread_local costs on every read of threadIdx.
+extern __thread Regs regs __attribute__((visibility("hidden")));
 
 enum WarpOp : int { ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Sync, RedAdd, RedMin, RedMax, RedUMin, RedUMax };
 __attribute__((visibility("hidden"))) void* dynamic_smem();
@@ -92,8 +95,10 @@ template <typename T> inline T from_bits(uint32_t lo, uint32_t hi) {
 }
 template <typename T> inline T shfl(WarpOp op, uint32_t mask, T v, int arg, int width) {
     static_assert(sizeof(T) == 4 || sizeof(T) == 8, "warp shuffles move 4- or 8-byte values");
+    asm volatile("" ::: "memory");
     const uint32_t lo = warp(op, mask, lo32(v), arg, width);
     const uint32_t hi = sizeof(T) == 8 ? warp(op, mask, hi32(v), arg, width) : 0;
+    asm volatile("" ::: "memory");
     return from_bits<T>(lo, hi);
 }
 }  // namespace emu
@@ -105,19 +110,22 @@ template <typename T> inline T shfl(WarpOp op, uint32_t mask, T v, int arg, int 
 static constexpr int warpSize = 32;
 
 // ---- barriers and warp intrinsics -------------------------------------------------------------------------
-static inline void __syncthreads() { ::emu::syncthreads(0, 0); }
-static inline int __syncthreads_count(int p) { return ::emu::syncthreads(1, p); }
-static inline int __syncthreads_and(int p) { return ::emu::syncthreads(2, p); }
-static inline int __syncthreads_or(int p) { return ::emu::syncthreads(3, p); }
-static inline void __syncwarp(unsigned mask = 0xffffffffu) { ::emu::warp(::emu::Sync, mask, 0, 0, 32); }
+// Other fibers run while this one waits at a barrier; the runtime call is opaque already, the compiler
+// barrier on both sides also keeps function-local static __shared__ arrays from living in registers across it.
+#define EMU_FENCED(expr) (__extension__({ asm volatile("" ::: "memory"); auto emu_r_ = (expr); asm volatile("" ::: "memory"); emu_r_; }))
+static inline void __syncthreads() { EMU_FENCED(::emu::syncthreads(0, 0)); }
+static inline int __syncthreads_count(int p) { return EMU_FENCED(::emu::syncthreads(1, p)); }
+static inline int __syncthreads_and(int p) { return EMU_FENCED(::emu::syncthreads(2, p)); }
+static inline int __syncthreads_or(int p) { return EMU_FENCED(::emu::syncthreads(3, p)); }
+static inline void __syncwarp(unsigned mask = 0xffffffffu) { EMU_FENCED(::emu::warp(::emu::Sync, mask, 0, 0, 32)); }
 static inline unsigned __activemask() { return ::emu::active_mask(); }
 template <typename T> inline T __shfl_sync(unsigned m, T v, int src, int w = 32) { return ::emu::shfl(::emu::ShflIdx, m, v, src, w); }
 template <typename T> inline T __shfl_up_sync(unsigned m, T v, unsigned d, int w = 32) { return ::emu::shfl(::emu::ShflUp, m, v, (int)d, w); }
 template <typename T> inline T __shfl_down_sync(unsigned m, T v, unsigned d, int w = 32) { return ::emu::shfl(::emu::ShflDown, m, v, (int)d, w); }
 template <typename T> inline T __shfl_xor_sync(unsigned m, T v, int lm, int w = 32) { return ::emu::shfl(::emu::ShflXor, m, v, lm, w); }
-static inline unsigned __ballot_sync(unsigned m, int p) { return ::emu::warp(::emu::Ballot, m, p != 0, 0, 32); }
-static inline int __any_sync(unsigned m, int p) { return (int)::emu::warp(::emu::Any, m, p != 0, 0, 32); }
-static inline int __all_sync(unsigned m, int p) { return (int)::emu::warp(::emu::All, m, p != 0, 0, 32); }
+static inline unsigned __ballot_sync(unsigned m, int p) { return EMU_FENCED(::emu::warp(::emu::Ballot, m, p != 0, 0, 32)); }
+static inline int __any_sync(unsigned m, int p) { return EMU_FENCED((int)::emu::warp(::emu::Any, m, p != 0, 0, 32)); }
+static inline int __all_sync(unsigned m, int p) { return EMU_FENCED((int)::emu::warp(::emu::All, m, p != 0, 0, 32)); }
 static inline unsigned __reduce_add_sync(unsigned m, unsigned v) { return ::emu::warp(::emu::RedAdd, m, v, 0, 32); }
 static inline int __reduce_min_sync(unsigned m, int v) { return (int)::emu::warp(::emu::RedMin, m, (uint32_t)v, 0, 32); }
 static inline int __reduce_max_sync(unsigned m, int v) { return (int)::emu::warp(::emu::RedMax, m, (uint32_t)v, 0, 32); }

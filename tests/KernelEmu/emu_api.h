@@ -14,6 +14,7 @@ EMU_API int emu_kernel_signature(const char* name, char* out, int outlen);
 // Every registered kernel name, one per line; returns the length needed (including the terminator).
 EMU_API int emu_kernel_list(char* out, int outlen);
 EMU_API void emu_set_stack_bytes(size_t bytes);
+EMU_API size_t emu_get_stack_bytes();
 // cublasSgemmStridedBatched, column-major; beta == 0 never reads C, alpha == 0 never reads A or B.
 EMU_API int emu_sgemm_strided_batched(int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                                       long long stride_a, const float* b, int ldb, long long stride_b, float beta, float* c, int ldc,

@@ -1,4 +1,4 @@
-// runtime.cpp: the fiber scheduler behind emu.h, the kernel registry and the launch entry point.
+// runtime.cpp: the fiber scheduler behind emu.h and the launch entry point.
 //
 // A launch hands blocks to workers (the calling thread plus a pool); a block runs entirely on one worker,
 // so results do not depend on the worker count. Inside a block every CUDA thread is a fiber (Boost.Context
@@ -11,6 +11,7 @@
 #include "emu_api.h"
 #include "emu_register.h"
 #include "pool.h"
+#include "registry.h"
 
 #include <boost/context/detail/fcontext.hpp>
 #include <sys/mman.h>
@@ -18,9 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdarg>
 #include <cstdlib>
-#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -28,35 +27,20 @@
 namespace ctx = boost::context::detail;
 
 namespace emu {
-thread_local Regs regs;
+__thread Regs regs;
+extern __thread char shared_begin[1], shared_end[1];  // shared_marks.cpp
 
 namespace {
-struct KernelInfo {
-    Invoke invoke;
-    std::string signature, file, duplicate_of;
-};
-
-std::map<std::string, KernelInfo>& registry() {
-    static std::map<std::string, KernelInfo> r;
-    return r;
-}
-
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return buf;
-}
-
 // Fiber stacks: mmap'd with a PROT_NONE page below, so an overflow faults instead of corrupting a neighbour.
 size_t stack_bytes_setting() {
     const char* kb = getenv("BAYESPFL_EMU_STACK_KB");
     return kb && atoi(kb) > 0 ? (size_t)atoi(kb) * 1024 : 64 * 1024;
 }
 std::atomic<size_t> g_stack_bytes{stack_bytes_setting()};
+
+// Bytes after the launch's dynamic shared memory that must stay 0xFF: reads there see NaN, writes are
+// reported after the block.
+constexpr size_t kSmemGuard = 4096;
 
 struct Stack {
     char* base;
@@ -180,13 +164,30 @@ void yield() {
     worker.sched = t.fctx;
 }
 
+// A fiber runs CUDA threads until one parks at a barrier. When its thread returns and the next thread in
+// the queue has not started yet, it runs that thread on the same stack right away: the order is what the
+// scheduler would pick anyway, and kernels without barriers then cost one call per thread, no switch.
 void fiber_main(ctx::transfer_t t) {
     Worker& w = worker;
     w.sched = t.fctx;
-    w.launch->kernel->invoke(w.launch->args);
-    w.cur->state = State::Done;
-    ctx::jump_fcontext(w.sched, nullptr);
-    __builtin_unreachable();
+    for (;;) {
+        w.launch->kernel->invoke(w.launch->args);
+        Fiber& f = *w.cur;
+        f.state = State::Done;
+        w.live--;
+        w.warp_exited[f.warp] |= 1u << f.lane;
+        if (w.count && !w.fibers[w.queue[w.head]].ctx) {
+            Fiber& next = w.fibers[w.pop()];
+            next.stack = f.stack, f.stack = nullptr;
+            w.cur = &next;
+            regs.thread_idx = next.tid;
+            continue;
+        }
+        // Nothing else can take this stack before the scheduler runs again, so it may go back now.
+        w.free_stacks.push_back(f.stack), f.stack = nullptr;
+        ctx::jump_fcontext(w.sched, nullptr);
+        __builtin_unreachable();
+    }
 }
 
 uint32_t shuffle_source(WarpOp op, uint32_t lane, int arg, int width, bool& own) {
@@ -266,7 +267,7 @@ void run_block(Launch& L, uint64_t b) {
     regs.block_idx = uint3{(unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y), (unsigned)(b / ((uint64_t)grid.x * grid.y))};
     regs.block_dim = block;
     regs.grid_dim = grid;
-    if (L.smem) memset(w.smem, 0xff, L.smem);
+    memset(w.smem, 0xff, L.smem);
 
     const uint32_t n = block.x * block.y * block.z, warps = (n + 31) / 32;
     w.nthreads = w.live = n;
@@ -300,15 +301,16 @@ void run_block(Launch& L, uint64_t b) {
         }
         w.cur = &f;
         regs.thread_idx = f.tid;
-        f.ctx = ctx::jump_fcontext(f.ctx, nullptr).fctx;
-        if (f.state == State::Done) {
-            w.free_stacks.push_back(f.stack);
-            f.stack = nullptr;
-            w.live--;
-            w.warp_exited[f.warp] |= 1u << f.lane;
-        }
+        const ctx::fcontext_t back = ctx::jump_fcontext(f.ctx, nullptr).fctx;
+        w.cur->ctx = back;  // the thread that parked (or finished) may be a later one than f, see fiber_main
     }
     if (!w.failed && w.live) w.failed = true, w.error = describe_deadlock(w);
+    static const std::vector<char> all_ones(kSmemGuard, (char)0xff);
+    if (!w.failed && memcmp(w.smem + L.smem, all_ones.data(), kSmemGuard) != 0) {
+        size_t i = 0;
+        while ((unsigned char)w.smem[L.smem + i] == 0xff) i++;
+        w.failed = true, w.error = format("wrote past the end of its %zu bytes of dynamic shared memory (at byte %zu)", L.smem, L.smem + i);
+    }
     // Fibers abandoned by a failure or deadlock hold no resources but their stacks (kernels own no objects
     // with destructors), so the stacks simply go back to the pool.
     for (Fiber& f : w.fibers)
@@ -316,56 +318,32 @@ void run_block(Launch& L, uint64_t b) {
     if (w.failed) L.fail(b, "block " + tid_str(regs.block_idx) + ", " + w.error);
 }
 
+// Static __shared__ arrays start as NaN on every worker at every launch (not per block: that would cost
+// the size of all kernels' shared arrays per block). The range is used only if it excludes the runtime's
+// own thread-locals, i.e. the link order held.
+void poison_static_shared() {
+    char *b = shared_begin + 1, *e = shared_end;
+    auto inside = [&](const void* p) { return (const char*)p >= b && (const char*)p < e; };
+    if (b < e && !inside(&regs) && !inside(&worker)) memset(b, 0xff, (size_t)(e - b));
+}
+
 void run_blocks(Launch& L) {
     Worker& w = worker;
     const size_t stack_bytes = g_stack_bytes.load();
     if (w.stack_bytes != stack_bytes) w.drop_stacks(), w.stack_bytes = stack_bytes;
-    if (L.smem > w.smem_cap) {
+    if (L.smem + kSmemGuard > w.smem_cap) {
         free(w.smem);
-        w.smem_cap = (L.smem + 127) & ~(size_t)127;
+        w.smem_cap = (L.smem + kSmemGuard + 127) & ~(size_t)127;
         w.smem = static_cast<char*>(aligned_alloc(128, w.smem_cap));
     }
+    memset(w.smem + L.smem, 0xff, kSmemGuard);
+    poison_static_shared();
     w.launch = &L;
     for (uint64_t b; !L.failed && (b = L.next++) < L.nblocks;) run_block(L, b);
     w.launch = nullptr;
 }
 
-int put_error(char* err, int errlen, const std::string& msg) {
-    if (err && errlen > 0) snprintf(err, (size_t)errlen, "%s", msg.c_str());
-    return 1;
-}
-
-const KernelInfo* find_kernel(const char* name, std::string& why) {
-    auto& reg = registry();
-    auto it = reg.find(name);
-    if (it == reg.end()) {
-        std::string similar;
-        const std::string key(name);
-        const std::string stem = key.substr(0, key.find('_'));
-        for (auto& [k, v] : reg)
-            if (k.compare(0, stem.size(), stem) == 0 && similar.size() < 300) similar += (similar.empty() ? "" : ", ") + k;
-        why = format("no kernel named '%s' in the kernel emulator (%zu kernels registered%s%s)", name, reg.size(),
-                     similar.empty() ? "" : "; similar: ", similar.c_str());
-        return nullptr;
-    }
-    const KernelInfo& k = it->second;
-    if (!k.duplicate_of.empty()) {
-        why = format("kernel '%s' is defined in both %s and %s", name, k.file.c_str(), k.duplicate_of.c_str());
-        return nullptr;
-    }
-    if (!k.invoke) {
-        why = format("kernel '%s' (%s) is compiled out under KERNEL_EMU (a GPU-only variant); the emulator runs its portable twin",
-                     name, k.file.c_str());
-        return nullptr;
-    }
-    return &k;
-}
 }  // namespace
-
-void register_kernel(const char* name, Invoke invoke, const char* signature, const char* file) {
-    auto [it, fresh] = registry().try_emplace(name, KernelInfo{invoke, signature, file, ""});
-    if (!fresh) it->second.duplicate_of = file;
-}
 
 void* dynamic_smem() { return worker.smem; }
 
@@ -398,12 +376,10 @@ uint32_t warp(WarpOp op, uint32_t mask, uint32_t value, int arg, int width) {
         fiber_fail(format("%s with mask 0x%08x names lanes that already exited (0x%08x)", op_name(op), mask, eff & w.warp_exited[f.warp]));
     auto& groups = w.groups[f.warp];
     WarpGroup* g = nullptr;
-    for (WarpGroup& x : groups) {
+    // Groups are keyed by mask: lanes may wait at a half-warp shuffle while others already wait at a
+    // full-warp __syncwarp (legal since Volta); a real cycle shows up as a deadlock.
+    for (WarpGroup& x : groups)
         if (x.mask == eff) g = &x;
-        else if (x.mask & eff)
-            fiber_fail(format("%s with mask 0x%08x while lanes 0x%08x wait at %s with the overlapping mask 0x%08x", op_name(op), mask,
-                              x.arrived, op_name(x.op), x.mask));
-    }
     if (!g) g = &groups.emplace_back(WarpGroup{eff, 0, op, width});
     else if (g->op != op || g->width != width)
         fiber_fail(format("divergent warp: this lane calls %s(width %d) while lanes 0x%08x wait at %s(width %d)", op_name(op), width,
@@ -445,18 +421,7 @@ int emu_launch(const char* name, unsigned gx, unsigned gy, unsigned gz, unsigned
     return 0;
 }
 
-int emu_kernel_signature(const char* name, char* out, int outlen) {
-    std::string why;
-    const KernelInfo* k = find_kernel(name, why);
-    return k ? (put_error(out, outlen, k->signature), 0) : put_error(out, outlen, why);
-}
-
-int emu_kernel_list(char* out, int outlen) {
-    std::string all;
-    for (auto& [name, info] : registry()) all += name + "\n";
-    if (out && outlen > 0) snprintf(out, (size_t)outlen, "%s", all.c_str());
-    return (int)all.size() + 1;
-}
-
 void emu_set_stack_bytes(size_t bytes) { g_stack_bytes = std::max<size_t>(bytes, 16 * 1024); }
+
+size_t emu_get_stack_bytes() { return g_stack_bytes; }
 }

@@ -8,6 +8,9 @@ public static class LossShapes
     /// <summary>Length of the saved statistics of SegLoss (7 sums, padded to 8).</summary>
     public const int SegStats = 8;
 
+    /// <summary>Largest pooled pixel count whose float class counts stay exact (2^24).</summary>
+    public const long MaxSegPixels = 1L << 24;
+
     /// <summary>logits[Bt,2,S,S], mask[Bt,S,S], stats[8] (and loss[2] or dlogits like logits) → (Bt, S·S).</summary>
     public static (int Bt, int Plane) Seg(string op, Tensor outOrGrad, Tensor stats, Tensor logits, Tensor mask, bool backward)
     {
@@ -19,6 +22,8 @@ public static class LossShapes
         if (backward) Check.SameShape(op, outOrGrad, logits);
         else Check.Shape(op, outOrGrad, 2);
         Check.That(bt > 0 && h > 0 && w > 0, op, $"{logits.Name}{logits.Shape} is empty; the pooled loss is undefined");
+        // The kernels count pixels in float sums, exact only up to 2^24 (62 maps of 518x518; training uses 32).
+        Check.That((long)bt * h * w <= MaxSegPixels, op, $"{logits.Name}{logits.Shape} has more than {MaxSegPixels} pixels; split the batch");
         return (bt, checked(h * w));
     }
 

@@ -14,7 +14,7 @@ public static class TestBackends
     public static CpuBackend Cpu() => new();
 
     /// <summary>The real CudaBackend launchers over the kernel emulator (runs in CI, no GPU needed).</summary>
-    public static CudaBackend Emulated() => new(new EmuGpu());
+    public static CudaBackend Emulated() => new(new EmuGpu(), ownsGpu: true);
 
     /// <summary>
     /// The CudaBackend over the real GPU (device 0), or null and why there is none. Tests call

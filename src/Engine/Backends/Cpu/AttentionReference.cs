@@ -1,5 +1,6 @@
 using System.Numerics;
-using BayesPfl.Engine.Tensors;
+using Tensor = BayesPfl.Engine.Tensors.Tensor;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace BayesPfl.Engine.Backends.Cpu;
 
@@ -7,7 +8,8 @@ namespace BayesPfl.Engine.Backends.Cpu;
 /// Multi-head attention, the readable way: per (b, h, query) the score row is materialised, softmaxed and
 /// applied to v. Layout: q[B,Nq,H*D], k,v[B,Nk,H*D] (head h owns columns h*D..h*D+D-1), o[B,Nq,H*D],
 /// lse[B,H,Nq]. Generic so that finite-difference tests run it in double. Same argument order as
-/// src/Kernels/attention.cu.
+/// src/Kernels/attention.cu. Work is split per (batch, head) pair, which touches disjoint columns, so the
+/// CPU backend runs the pairs in parallel with results independent of the thread count.
 /// </summary>
 public static class AttentionReference
 {
@@ -51,26 +53,27 @@ public static class AttentionReference
     public static void Forward<T>(Span<T> o, Span<T> lse, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v,
         Dims n, bool causal, T scale) where T : IFloatingPointIeee754<T>
     {
+        for (var bh = 0; bh < n.Batch * n.Heads; bh++) ForwardHead(o, lse, q, k, v, n, bh, causal, scale);
+    }
+
+    /// <summary>The forward for one (batch, head) pair bh = b·H + h: it writes only that head's o columns and lse row.</summary>
+    public static void ForwardHead<T>(Span<T> o, Span<T> lse, ReadOnlySpan<T> q, ReadOnlySpan<T> k, ReadOnlySpan<T> v,
+        Dims n, int bh, bool causal, T scale) where T : IFloatingPointIeee754<T>
+    {
+        int b = bh / n.Heads, h = bh % n.Heads, hd = n.HeadDim;
         var s = new T[n.Nk];
-        for (var b = 0; b < n.Batch; b++)
-            for (var h = 0; h < n.Heads; h++)
-                for (var i = 0; i < n.Nq; i++)
-                {
-                    var keys = Scores(s, q, k, n, b, h, i, causal, scale);
-                    var m = T.NegativeInfinity;
-                    for (var j = 0; j < keys; j++) m = T.Max(m, s[j]);
-                    var l = T.Zero;
-                    for (var j = 0; j < keys; j++) l += s[j] = T.Exp(s[j] - m);
-                    var orow = o.Slice(Row(n, b, i, n.Nq) + h * n.HeadDim, n.HeadDim);
-                    orow.Clear();
-                    for (var j = 0; j < keys; j++)
-                    {
-                        var vrow = v.Slice(Row(n, b, j, n.Nk) + h * n.HeadDim, n.HeadDim);
-                        var p = s[j] / l;
-                        for (var d = 0; d < n.HeadDim; d++) orow[d] += p * vrow[d];
-                    }
-                    lse[(b * n.Heads + h) * n.Nq + i] = m + T.Log(l);
-                }
+        for (var i = 0; i < n.Nq; i++)
+        {
+            var keys = Scores(s, q, k, n, b, h, i, causal, scale);
+            var m = T.NegativeInfinity;
+            for (var j = 0; j < keys; j++) m = T.Max(m, s[j]);
+            var l = T.Zero;
+            for (var j = 0; j < keys; j++) l += s[j] = T.Exp(s[j] - m);
+            var orow = o.Slice(Row(n, b, i, n.Nq) + h * hd, hd);
+            orow.Clear();
+            for (var j = 0; j < keys; j++) TensorPrimitives.MultiplyAdd(v.Slice(Row(n, b, j, n.Nk) + h * hd, hd), s[j] / l, orow, orow);
+            lse[bh * n.Nq + i] = m + T.Log(l);
+        }
     }
 
     /// <summary>
@@ -80,38 +83,39 @@ public static class AttentionReference
     public static void Backward<T>(Span<T> dq, Span<T> dk, Span<T> dv, ReadOnlySpan<T> dout, ReadOnlySpan<T> q, ReadOnlySpan<T> k,
         ReadOnlySpan<T> v, ReadOnlySpan<T> o, ReadOnlySpan<T> lse, Dims n, bool causal, T scale) where T : IFloatingPointIeee754<T>
     {
-        dq.Clear();
-        dk.Clear();
-        dv.Clear();
+        for (var bh = 0; bh < n.Batch * n.Heads; bh++) BackwardHead(dq, dk, dv, dout, q, k, v, o, lse, n, bh, causal, scale);
+    }
+
+    /// <summary>The backward for one (batch, head) pair: it overwrites only that head's columns of dq, dk, dv.</summary>
+    public static void BackwardHead<T>(Span<T> dq, Span<T> dk, Span<T> dv, ReadOnlySpan<T> dout, ReadOnlySpan<T> q, ReadOnlySpan<T> k,
+        ReadOnlySpan<T> v, ReadOnlySpan<T> o, ReadOnlySpan<T> lse, Dims n, int bh, bool causal, T scale) where T : IFloatingPointIeee754<T>
+    {
+        int b = bh / n.Heads, h = bh % n.Heads, hd = n.HeadDim;
+        for (var t = 0; t < n.Nq; t++) dq.Slice(Row(n, b, t, n.Nq) + h * hd, hd).Clear();
+        for (var t = 0; t < n.Nk; t++)
+        {
+            dk.Slice(Row(n, b, t, n.Nk) + h * hd, hd).Clear();
+            dv.Slice(Row(n, b, t, n.Nk) + h * hd, hd).Clear();
+        }
         var s = new T[n.Nk];
-        int hd = n.HeadDim;
-        for (var b = 0; b < n.Batch; b++)
-            for (var h = 0; h < n.Heads; h++)
-                for (var i = 0; i < n.Nq; i++)
-                {
-                    var keys = Scores(s, q, k, n, b, h, i, causal, scale);
-                    var qi = Row(n, b, i, n.Nq) + h * hd;
-                    var rowLse = lse[(b * n.Heads + h) * n.Nq + i];
-                    var delta = T.Zero;
-                    for (var d = 0; d < hd; d++) delta += dout[qi + d] * o[qi + d];
-                    for (var j = 0; j < keys; j++)
-                    {
-                        var kj = Row(n, b, j, n.Nk) + h * hd;
-                        var p = T.Exp(s[j] - rowLse);
-                        var dp = T.Zero;
-                        for (var d = 0; d < hd; d++)
-                        {
-                            dp += dout[qi + d] * v[kj + d];
-                            dv[kj + d] += p * dout[qi + d];
-                        }
-                        var ds = p * (dp - delta) * scale;
-                        for (var d = 0; d < hd; d++)
-                        {
-                            dq[qi + d] += ds * k[kj + d];
-                            dk[kj + d] += ds * q[qi + d];
-                        }
-                    }
-                }
+        for (var i = 0; i < n.Nq; i++)
+        {
+            var keys = Scores(s, q, k, n, b, h, i, causal, scale);
+            var qi = Row(n, b, i, n.Nq) + h * hd;
+            ReadOnlySpan<T> qrow = q.Slice(qi, hd), dorow = dout.Slice(qi, hd);
+            var dqrow = dq.Slice(qi, hd);
+            var delta = TensorPrimitives.Dot(dorow, o.Slice(qi, hd));
+            for (var j = 0; j < keys; j++)
+            {
+                var kj = Row(n, b, j, n.Nk) + h * hd;
+                var p = T.Exp(s[j] - lse[bh * n.Nq + i]);
+                var ds = p * (TensorPrimitives.Dot(dorow, v.Slice(kj, hd)) - delta) * scale;
+                Span<T> dvrow = dv.Slice(kj, hd), dkrow = dk.Slice(kj, hd);
+                TensorPrimitives.MultiplyAdd(dorow, p, dvrow, dvrow);
+                TensorPrimitives.MultiplyAdd(k.Slice(kj, hd), ds, dqrow, dqrow);
+                TensorPrimitives.MultiplyAdd(qrow, ds, dkrow, dkrow);
+            }
+        }
     }
 
     /// <summary>Fills s[0..keys) with scale·q_i·k_j for the keys query i sees; returns how many it sees.</summary>
@@ -120,13 +124,7 @@ public static class AttentionReference
     {
         var keys = causal ? i + 1 : n.Nk;
         var qrow = q.Slice(Row(n, b, i, n.Nq) + h * n.HeadDim, n.HeadDim);
-        for (var j = 0; j < keys; j++)
-        {
-            var krow = k.Slice(Row(n, b, j, n.Nk) + h * n.HeadDim, n.HeadDim);
-            var dot = T.Zero;
-            for (var d = 0; d < n.HeadDim; d++) dot += qrow[d] * krow[d];
-            s[j] = dot * scale;
-        }
+        for (var j = 0; j < keys; j++) s[j] = TensorPrimitives.Dot(qrow, k.Slice(Row(n, b, j, n.Nk) + h * n.HeadDim, n.HeadDim)) * scale;
         return keys;
     }
 

@@ -7,14 +7,18 @@ public sealed partial class CpuBackend
     public void Attention(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale)
     {
         var n = AttentionReference.CheckForward("Attention", o, lse, q, k, v, heads, causal, scale);
-        AttentionReference.Forward(Cpu(o).Span, Cpu(lse).Span, Cpu(q).Span, Cpu(k).Span, Cpu(v).Span, n, causal, scale);
+        CpuTensor to = Cpu(o), tl = Cpu(lse), tq = Cpu(q), tk = Cpu(k), tv = Cpu(v);
+        // (batch, head) pairs write disjoint columns: parallel and still deterministic.
+        Parallel.For(0, n.Batch * n.Heads, bh =>
+            AttentionReference.ForwardHead(to.Span, tl.Span, tq.Span, tk.Span, tv.Span, n, bh, causal, scale));
     }
 
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,
         int heads, bool causal, float scale)
     {
         var n = AttentionReference.CheckBackward("AttentionBackward", dq, dk, dv, dout, q, k, v, o, lse, heads, causal, scale);
-        AttentionReference.Backward(Cpu(dq).Span, Cpu(dk).Span, Cpu(dv).Span, Cpu(dout).Span, Cpu(q).Span, Cpu(k).Span, Cpu(v).Span,
-            Cpu(o).Span, Cpu(lse).Span, n, causal, scale);
+        CpuTensor tdq = Cpu(dq), tdk = Cpu(dk), tdv = Cpu(dv), tdo = Cpu(dout), tq = Cpu(q), tk = Cpu(k), tv = Cpu(v), to = Cpu(o), tl = Cpu(lse);
+        Parallel.For(0, n.Batch * n.Heads, bh =>
+            AttentionReference.BackwardHead(tdq.Span, tdk.Span, tdv.Span, tdo.Span, tq.Span, tk.Span, tv.Span, to.Span, tl.Span, n, bh, causal, scale));
     }
 }

@@ -3,7 +3,7 @@ using BayesPfl.Engine.Tensors;
 namespace BayesPfl.Engine.Backends.Cpu;
 
 // Training losses and Adam: the references of SegLossReference and AdamReference, single-threaded (the
-// pooled sums must not depend on a split; 518x518x32 pixels take tens of milliseconds).
+// pooled sums must not depend on a split; 32 maps of 518x518 take a fraction of a second).
 public sealed partial class CpuBackend
 {
     public void SegLoss(Tensor loss, Tensor stats, Tensor logits, Tensor mask)

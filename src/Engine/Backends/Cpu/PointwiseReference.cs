@@ -53,7 +53,18 @@ public static class PointwiseReference
     public static void Softplus<T>(Span<T> y, ReadOnlySpan<T> x) where T : IFloatingPointIeee754<T>
     {
         var threshold = T.CreateChecked(SoftplusThreshold);
-        for (var i = 0; i < y.Length; i++) y[i] = x[i] > threshold ? x[i] : T.LogP1(T.Exp(x[i]));
+        for (var i = 0; i < y.Length; i++) y[i] = x[i] > threshold ? x[i] : Log1p(T.Exp(x[i]));
+    }
+
+    /// <summary>
+    /// log(1+u) accurate for tiny u (.NET's LogP1 is log(1+u), which returns 0 once u is below half an ulp of 1):
+    /// with w = 1+u rounded, log(w)·u/(w−1) cancels the rounding of w (Goldberg, "What every computer scientist
+    /// should know about floating-point arithmetic", Theorem 4).
+    /// </summary>
+    public static T Log1p<T>(T u) where T : IFloatingPointIeee754<T>
+    {
+        var w = T.One + u;
+        return w == T.One ? u : T.Log(w) * u / (w - T.One);
     }
 
     /// <summary>dx = dy·σ(x) = dy·eˣ/(1+eˣ), and dy above the threshold.</summary>

@@ -15,18 +15,18 @@ public static class UpsampleReference
     /// <summary>Sizes of one call: Maps images of InH x InW resized to OutH x OutW.</summary>
     public readonly record struct Dims(int Maps, int InH, int InW, int OutH, int OutW);
 
-    /// <summary>Checks x[.., h, w] against y[.., H, W] (leading dims equal, all sizes >= 1).</summary>
-    public static Dims CheckShapes(string op, Tensor big, Tensor small)
+    /// <summary>Checks the input side x[.., h, w] (x or dx) against the output side y[.., H, W] (y or dy).</summary>
+    public static Dims CheckShapes(string op, Tensor y, Tensor x)
     {
-        Check.F32(op, big, small);
-        Check.MinRank(op, small, 2);
-        Check.MinRank(op, big, 2);
-        var lead = small.Shape.Dims[..^2];
-        Check.That(big.Shape.Rank == small.Shape.Rank && big.Shape.Dims[..^2].SequenceEqual(lead), op,
-            $"{small.Name} has shape {small.Shape} and {big.Name} has shape {big.Shape}: all but the last two dims must match");
-        int h = small.Shape[-2], w = small.Shape[-1], outH = big.Shape[-2], outW = big.Shape[-1];
+        Check.F32(op, y, x);
+        Check.MinRank(op, x, 2);
+        Check.MinRank(op, y, 2);
+        var lead = x.Shape.Dims[..^2];
+        Check.That(y.Shape.Rank == x.Shape.Rank && y.Shape.Dims[..^2].SequenceEqual(lead), op,
+            $"{x.Name} has shape {x.Shape} and {y.Name} has shape {y.Shape}: all but the last two dims must match");
+        int h = x.Shape[-2], w = x.Shape[-1], outH = y.Shape[-2], outW = y.Shape[-1];
         Check.That(h >= 1 && w >= 1 && outH >= 1 && outW >= 1, op,
-            $"{small.Name} {small.Shape} and {big.Name} {big.Shape}: spatial sizes must be >= 1");
+            $"{x.Name} {x.Shape} and {y.Name} {y.Shape}: spatial sizes must be >= 1");
         var maps = 1;
         foreach (var d in lead) maps = checked(maps * d);
         return new Dims(maps, h, w, outH, outW);

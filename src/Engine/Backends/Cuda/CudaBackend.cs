@@ -12,10 +12,14 @@ namespace BayesPfl.Engine.Backends.Cuda;
 public sealed partial class CudaBackend : IBackend
 {
     private readonly KernelArgs args = new();
+    private readonly bool ownsGpu;
 
-    public CudaBackend(IGpu gpu)
+    /// <param name="gpu">Where the kernels run.</param>
+    /// <param name="ownsGpu">Dispose the GPU with the backend (a GPU shared by several backends is not owned).</param>
+    public CudaBackend(IGpu gpu, bool ownsGpu = false)
     {
         Gpu = gpu;
+        this.ownsGpu = ownsGpu;
     }
 
     public IGpu Gpu { get; }
@@ -54,6 +58,7 @@ public sealed partial class CudaBackend : IBackend
     {
         segPartials?.Dispose();
         args.Dispose();
+        if (ownsGpu) Gpu.Dispose();
     }
 
     /// <summary>The device address of a tensor, or a clear error when it lives elsewhere.</summary>
