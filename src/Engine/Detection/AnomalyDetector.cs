@@ -148,11 +148,15 @@ public sealed class AnomalyDetector : IDisposable
         {
             var g = features.Global.View((long)i * e, new Shape(1, e), "detector.g");
             var taps = features.Taps.Select((t, j) => t.View((long)i * p * cv, new Shape(p, cv), $"detector.tap{tapLayers[j]}")).ToArray();
+            Inspect(i, "g", g);
+            for (var j = 0; j < taps.Length; j++) Inspect(i, $"tap{tapLayers[j]}", taps[j]);
             using (var blocks = Prompts(g))
             using (var embeddings = text.EncodeSpliced(ids, blocks))
             using (var norms = backend.Allocate(new Shape(embeddings.Shape[0]), "detector.text_norms"))
             {
                 backend.L2Normalize(embeddings, norms, embeddings);
+                Inspect(i, "prompt_blocks", blocks);
+                Inspect(i, "text", embeddings);
                 head.Score(pImg, map, g, taps, embeddings);
             }
             var pHost = new float[1];
@@ -163,6 +167,8 @@ public sealed class AnomalyDetector : IDisposable
         }
         return results;
     }
+
+    private void Inspect(int image, string stage, Tensor t) => options.Inspect?.Invoke(image, stage, t);
 
     private Tensor Prompts(Tensor g)
     {

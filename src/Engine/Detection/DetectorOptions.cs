@@ -36,4 +36,10 @@ public sealed record DetectorOptions
     /// order, with the number of values wanted (3·R·Embed: context, normal, abnormal) and returns them.
     /// </summary>
     public Func<int, float[]>? NoiseSource { get; init; }
+
+    /// <summary>
+    /// Called with (image index within the Detect call, stage, tensor) for the intermediates "g", "tap{layer}",
+    /// "prompt_blocks" and "text" (normalised) while they are alive (stage-by-stage parity tests, debugging).
+    /// </summary>
+    public Action<int, string, Tensors.Tensor>? Inspect { get; init; }
 }
