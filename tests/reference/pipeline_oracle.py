@@ -8,6 +8,11 @@ Output (--out), per image i: {i}.g [1,E], {i}.taps [L,P,W], {i}.prompt_blocks [6
 (L2-normalised), {i}.p_img [1,1], {i}.map [S,S], {i}.s_map [1]; eps [n,3,R,C] (the injected noise, image
 order; the state part of images after the first is unused: the state samples are cached, spec 5.5).
 Metadata: clip (CLIP engine file), head (head file).
+
+--checkpoint-only: only build the head and torch.save it as the released checkpoints are stored (spec 12.1): a
+dict {'MyModel': state_dict} of a module whose shared encoders/decoders are registered under several attribute
+paths (PFL_context.encoder is context_encoder, PFL_normal.encoder and PFL_abnormal.encoder are state_encoder, ...),
+so the state_dict lists aliases and the archive stores each storage once. Metadata: checkpoint (the .pth), head.
 """
 import argparse
 import os
@@ -23,9 +28,10 @@ import st
 p = argparse.ArgumentParser()
 p.add_argument("--out", required=True)
 p.add_argument("--seed", type=int, required=True)
-p.add_argument("--images", required=True, help="comma-separated image files")
-p.add_argument("--ids", required=True, help="the 77 token ids of 'X <name>', comma separated")
-p.add_argument("--topk", type=int, required=True)
+p.add_argument("--checkpoint-only", action="store_true")
+p.add_argument("--images", required=not any(x == "--checkpoint-only" for x in sys.argv), help="comma-separated image files")
+p.add_argument("--ids", default="", help="the 77 token ids of 'X <name>', comma separated")
+p.add_argument("--topk", type=int, default=20)
 p.add_argument("--image", type=int, default=56)
 p.add_argument("--patch", type=int, default=14)
 p.add_argument("--width", type=int, default=64)
@@ -33,6 +39,32 @@ p.add_argument("--layers", type=int, default=4)
 a = p.parse_args()
 out_dir = os.path.dirname(os.path.abspath(a.out))
 torch.set_grad_enabled(False)
+
+
+def save_checkpoint(weights, path):
+    root = torch.nn.Module()
+    for name, t in weights.items():
+        m = root
+        *parents, leaf = name.split(".")
+        for part in parents:
+            if not hasattr(m, part):
+                m.add_module(part, torch.nn.Module())
+            m = getattr(m, part)
+        m.register_parameter(leaf, torch.nn.Parameter(t.clone(), requires_grad=False))
+    for flow, enc, dec in (("PFL_context", "context_encoder", "context_decoder"), ("PFL_normal", "state_encoder", "state_decoder"),
+                           ("PFL_abnormal", "state_encoder", "state_decoder")):
+        getattr(root, flow).add_module("encoder", getattr(root, enc))
+        getattr(root, flow).add_module("decoder", getattr(root, dec))
+    torch.save({"MyModel": root.state_dict()}, path)
+
+
+if a.checkpoint_only:
+    sys.argv = ["bayes_head.py", "--out", os.path.join(out_dir, "head.safetensors"), "--seed", str(a.seed), "--vision-width", str(a.width)]
+    import bayes_head as bh  # noqa: E402
+    pth = os.path.join(out_dir, "train_head.pth")
+    save_checkpoint(bh.W, pth)
+    st.save(a.out, {"unused": torch.zeros(1)}, {"checkpoint": pth, "head": os.path.join(out_dir, "head.weights.safetensors")})
+    sys.exit(0)
 
 sys.argv = ["clip_towers.py", "--out", os.path.join(out_dir, "clip_debug.safetensors"), "--seed", str(a.seed),
             "--image", str(a.image), "--patch", str(a.patch), "--width", str(a.width), "--layers", str(a.layers), "--heads", "2",

@@ -11,16 +11,18 @@ namespace BayesPfl.Engine.Detection;
 /// </summary>
 public static class HeadFile
 {
-    public static HeadConfig InferConfig(SafeTensorsFile file)
+    public static HeadConfig InferConfig(SafeTensorsFile file) =>
+        InferConfig(name => file.Contains(name) ? file.Entry(name).Shape : null, file.Path);
+
+    /// <summary>Sizes from the tensor shapes <paramref name="shapeOf"/> returns (null: no such tensor).</summary>
+    public static HeadConfig InferConfig(Func<string, int[]?> shapeOf, string path)
     {
-        int[] Shape(string name) => file.Contains(name)
-            ? file.Entry(name).Shape
-            : throw new InvalidDataException($"{file.Path}: not a Bayes-PFL head file: no tensor '{name}'");
+        int[] Shape(string name) => shapeOf(name) ?? throw new InvalidDataException($"{path}: not a Bayes-PFL head: no tensor '{name}'");
         var prompts = Shape("prompt_context");
         var taps = 0;
-        while (file.Contains($"RCA.linear_proj.{taps}.weight")) taps++;
+        while (shapeOf($"RCA.linear_proj.{taps}.weight") is not null) taps++;
         if (prompts.Length != 3 || taps == 0)
-            throw new InvalidDataException($"{file.Path}: not a Bayes-PFL head file: prompt_context is [{string.Join(",", prompts)}], {taps} RCA.linear_proj tensors");
+            throw new InvalidDataException($"{path}: not a Bayes-PFL head: prompt_context is [{string.Join(",", prompts)}], {taps} RCA.linear_proj tensors");
         return new HeadConfig
         {
             Bank = prompts[0],
