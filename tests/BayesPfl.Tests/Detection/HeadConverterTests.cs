@@ -68,3 +68,17 @@ public class HeadConverterTests(HeadCheckpointFixture fx) : IClassFixture<HeadCh
         Assert.False(File.Exists(output));
     }
 }
+
+public class HeadConvertCommandTests(HeadCheckpointFixture fx) : IClassFixture<HeadCheckpointFixture>
+{
+    [Fact]
+    public void ConvertRecognisesAHeadCheckpoint()
+    {
+        var output = Path.Combine(Repo.TempDir("cli-convert-head"), "head.safetensors");
+        var (exit, stdout, stderr) = Cli.CliProcess.Run("convert", fx.Checkpoint, "--out", output);
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("format: torch.save (Bayes-PFL head)", stdout);
+        using var file = SafeTensorsFile.Open(output);
+        Assert.True(file.Contains("prompt_context"));
+    }
+}
