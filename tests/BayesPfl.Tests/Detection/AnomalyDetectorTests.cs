@@ -18,6 +18,14 @@ public class AnomalyDetectorTests(PipelineOracleFixture fx) : IClassFixture<Pipe
     [Fact]
     public void EmulatedCudaMatchesOracle() => MatchesOracle(TestBackends.Emulated());
 
+    [Fact]
+    public void RealCudaMatchesOracle()
+    {
+        var (gpu, reason) = TestBackends.RealGpu();
+        if (gpu is null) Assert.Skip(reason);
+        MatchesOracle(gpu);
+    }
+
     private void MatchesOracle(IBackend backend)
     {
         var stages = new Dictionary<string, float[]>();
