@@ -72,7 +72,7 @@ internal static class InferCommand
                 Console.WriteLine($"backend {detector.Backend.Name}, class '{className}', threshold {threshold}");
                 foreach (var file in files)
                 {
-                    Detection d;
+                    AnomalyResult d;
                     try
                     {
                         d = detector.Detect(file, className);
@@ -95,7 +95,7 @@ internal static class InferCommand
         return failed ? 1 : 0;
     }
 
-    private static string Json(Detection d, string className, bool anomalous, string mapFile)
+    private static string Json(AnomalyResult d, string className, bool anomalous, string mapFile)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))

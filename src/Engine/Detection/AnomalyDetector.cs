@@ -106,10 +106,10 @@ public sealed class AnomalyDetector : IDisposable
     /// <summary>Forget the cached image-agnostic samples; the next image draws new ones (spec 5.5).</summary>
     public void ResetSampleCache() => head.Sampler.Reset();
 
-    public Detection Detect(string imagePath, string className) => Detect([imagePath], className)[0];
+    public AnomalyResult Detect(string imagePath, string className) => Detect([imagePath], className)[0];
 
     /// <summary>Runs the images through the image tower as one batch and the head image by image, in order.</summary>
-    public IReadOnlyList<Detection> Detect(IReadOnlyList<string> paths, string className)
+    public IReadOnlyList<AnomalyResult> Detect(IReadOnlyList<string> paths, string className)
     {
         ArgumentNullException.ThrowIfNull(paths);
         if (paths.Count == 0) return [];
@@ -117,14 +117,14 @@ public sealed class AnomalyDetector : IDisposable
         var raw = Run(images, className);
         var k = options.TopK ?? TopKMean.DefaultK(className);
         var s = ImageSize;
-        var results = new Detection[paths.Count];
+        var results = new AnomalyResult[paths.Count];
         for (var i = 0; i < paths.Count; i++)
         {
             var (pImg, map) = raw[i];
             var blurred = new float[map.Length];
             GaussianBlur.Apply(map, blurred, s, s);
             var img = images[i];
-            results[i] = new Detection(paths[i], pImg, TopKMean.Compute(map, k), Math.Min(k, map.Length), s, map, blurred,
+            results[i] = new AnomalyResult(paths[i], pImg, TopKMean.Compute(map, k), Math.Min(k, map.Length), s, map, blurred,
                 img.Width, img.Height, MapResize.Bilinear(blurred, s, s, img.Height, img.Width));
         }
         return results;

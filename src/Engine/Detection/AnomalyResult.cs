@@ -14,6 +14,6 @@ namespace BayesPfl.Engine.Detection;
 /// <param name="ImageWidth">Width of the input image.</param>
 /// <param name="ImageHeight">Height of the input image.</param>
 /// <param name="BlurredAtImageSize"><paramref name="Blurred"/> resized bilinearly to [ImageHeight, ImageWidth].</param>
-public sealed record Detection(
+public sealed record AnomalyResult(
     string Path, double PImg, double SMap, int TopK, int MapSize, float[] Map, float[] Blurred,
     int ImageWidth, int ImageHeight, float[] BlurredAtImageSize);
