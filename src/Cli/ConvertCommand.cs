@@ -21,7 +21,7 @@ internal static class ConvertCommand
         var textHeads = new Option<int?>("--text-heads") { Description = "text attention heads (default width / 64)" };
         var gelu = new Option<string>("--gelu") { Description = "GELU recorded in the config: erf (Bayes-PFL) or quick (stock CLIP)", DefaultValueFactory = _ => "erf" };
         gelu.AcceptOnlyFromAmong("erf", "quick");
-        var command = new Command("convert", "Convert a CLIP checkpoint to the engine's safetensors weights")
+        var command = new Command("convert", "Convert a CLIP checkpoint (or a Bayes-PFL head checkpoint, told apart by its 'MyModel' key) to the engine's safetensors weights")
         {
             input, output, imageSize, bf16, noRounding, visionHeads, textHeads, gelu,
         };
@@ -42,6 +42,7 @@ internal static class ConvertCommand
         try
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (IsHead(input)) return ConvertHead(input, output, clock);
             var report = ClipConverter.Convert(input, output, options);
             Console.WriteLine($"format: {report.SourceFormat}");
             Console.WriteLine($"written: {report.TensorCount} tensors, {report.Parameters:N0} parameters{(options.Bf16 ? " (bf16)" : "")} to {report.OutputPath}");
@@ -67,5 +68,24 @@ internal static class ConvertCommand
             Console.Error.WriteLine($"bayespfl convert: {e.Message}");
             return 1;
         }
+    }
+
+    private static bool IsHead(string input)
+    {
+        using var source = CheckpointSource.Open(input);
+        return HeadConverter.IsHeadCheckpoint(source.Tensors);
+    }
+
+    /// <summary>A Bayes-PFL checkpoint ('MyModel' state dict) goes to the head engine file instead.</summary>
+    private static int ConvertHead(string input, string output, System.Diagnostics.Stopwatch clock)
+    {
+        var report = HeadConverter.Convert(input, output);
+        var c = report.Config;
+        Console.WriteLine($"format: {report.SourceFormat} (Bayes-PFL head)");
+        Console.WriteLine($"written: {report.TensorCount} tensors, {report.Parameters:N0} parameters to {report.OutputPath}");
+        Console.WriteLine($"head: embed {c.Embed}, vision width {c.VisionWidth}, {c.Taps} taps, bank {c.Bank}x{c.Tokens}, {c.Steps} flow steps");
+        Console.WriteLine($"dropped (dead or aliases): {report.Dropped.Count} tensors");
+        Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
+        return 0;
     }
 }

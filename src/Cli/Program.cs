@@ -5,4 +5,5 @@ var root = new RootCommand("bayespfl: Bayes-PFL zero-shot anomaly detection on C
 root.Subcommands.Add(DeviceCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(InferCommand.Create());
 return root.Parse(args).Invoke();

@@ -14,7 +14,8 @@ namespace BayesPfl.Engine.Model.Head;
 /// </summary>
 public sealed class HeadWeights : IDisposable
 {
-    private static readonly string[] DeadPrefixes =
+    /// <summary>Checkpoint-name prefixes of tensors not needed at inference (decoders, p_mu, alias paths of the encoders).</summary>
+    public static IReadOnlyList<string> DeadPrefixes { get; } =
     [
         "context_decoder.", "state_decoder.", "PFL_context.encoder.", "PFL_context.decoder.", "PFL_context.p_mu.",
         "PFL_normal.encoder.", "PFL_normal.decoder.", "PFL_normal.p_mu.",

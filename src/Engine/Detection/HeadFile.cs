@@ -1,0 +1,54 @@
+using BayesPfl.Engine.Model;
+using BayesPfl.Engine.Model.Head;
+using BayesPfl.Engine.Weights;
+
+namespace BayesPfl.Engine.Detection;
+
+/// <summary>
+/// Reads a head engine file's sizes from its tensor shapes (the file carries no config) and checks them
+/// against the CLIP model it is paired with, so that a head trained for another backbone fails with one
+/// clear message instead of a shape error deep inside a kernel.
+/// </summary>
+public static class HeadFile
+{
+    public static HeadConfig InferConfig(SafeTensorsFile file) =>
+        InferConfig(name => file.Contains(name) ? file.Entry(name).Shape : null, file.Path);
+
+    /// <summary>Sizes from the tensor shapes <paramref name="shapeOf"/> returns (null: no such tensor).</summary>
+    public static HeadConfig InferConfig(Func<string, int[]?> shapeOf, string path)
+    {
+        int[] Shape(string name) => shapeOf(name) ?? throw new InvalidDataException($"{path}: not a Bayes-PFL head: no tensor '{name}'");
+        var prompts = Shape("prompt_context");
+        var taps = 0;
+        while (shapeOf($"RCA.linear_proj.{taps}.weight") is not null) taps++;
+        if (prompts.Length != 3 || taps == 0)
+            throw new InvalidDataException($"{path}: not a Bayes-PFL head: prompt_context is [{string.Join(",", prompts)}], {taps} RCA.linear_proj tensors");
+        return new HeadConfig
+        {
+            Bank = prompts[0],
+            Tokens = prompts[1],
+            Embed = prompts[2],
+            Hidden = Shape("context_encoder.weight_mean.module.0.weight")[0],
+            VisionWidth = Shape("RCA.linear_proj.0.weight")[1],
+            Taps = taps,
+            Steps = Shape("PFL_context.amor_b.weight")[0],
+            FuseHidden = Shape("fuse.fuse_modules.weight")[0],
+        };
+    }
+
+    /// <summary>Throws naming both files when the head's widths do not fit the CLIP config.</summary>
+    public static void CheckAgainst(HeadConfig head, ClipConfig clip, string headPath, string clipPath)
+    {
+        var problems = new List<string>();
+        if (head.VisionWidth != clip.Vision.Width) problems.Add($"head taps are {head.VisionWidth} wide, the image tower is {clip.Vision.Width} wide");
+        if (head.Embed != clip.EmbedDim) problems.Add($"head embedding is {head.Embed} wide, CLIP's joint embedding is {clip.EmbedDim}");
+        if (head.Embed != clip.Text.Width) problems.Add($"head prompt vectors are {head.Embed} wide, the text tower is {clip.Text.Width} wide");
+        if (head.Taps > clip.Vision.Layers) problems.Add($"head expects {head.Taps} tapped layers, the image tower has {clip.Vision.Layers}");
+        if (problems.Count > 0)
+            throw new InvalidDataException($"head {headPath} does not fit CLIP {clipPath}: " + string.Join("; ", problems));
+    }
+
+    /// <summary>The config's evenly spaced tap layers (1-based): 6, 12, 18, 24 for 4 taps of 24 layers.</summary>
+    public static int[] TapLayers(int layers, int taps) =>
+        Enumerable.Range(1, taps).Select(j => j * layers / taps).ToArray();
+}
