@@ -111,3 +111,29 @@ public class EmbeddingBackwardTests
         Assert.Contains("EmbeddingBackward: dinject has shape [2,1,5]", e.Message);
     }
 }
+
+/// <summary>EmbeddingBackward against PyTorch autograd through the splice (tests/reference/head_backward.py).</summary>
+public class EmbeddingBackwardOracleTests(HeadBackwardOracle fx) : IClassFixture<HeadBackwardOracle>
+{
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("emu")]
+    [InlineData("gpu")]
+    public void MatchesAutograd(string backend)
+    {
+        using var be = Backend(backend);
+        using var ids = fx.Put(be, "em_ids");
+        using var table = fx.Put(be, "em_table");
+        using var pos = fx.Put(be, "em_pos");
+        using var inject = fx.Put(be, "em_inject");
+        using var y = fx.NaNs(be, "em_y");
+        be.Embedding(y, ids, table, pos, inject);
+        // y is one float addition of the float32 inputs: ≤ half an ulp of |y| ≲ 2 from the float64 value.
+        fx.Expect(be, "em_y", y, atol: 2.5e-7, rtol: 0);
+        using var dy = fx.Put(be, "em_dy");
+        using var dinj = fx.NaNs(be, "em_dinject");
+        be.EmbeddingBackward(dinj, dy, ids);
+        // At most two float32 rows are added per slot (the oracle uses one slot twice): ≤ 1 ulp of |sum| ≲ 2.
+        fx.Expect(be, "em_dinject", dinj, atol: 2.5e-7, rtol: 0);
+    }
+}
