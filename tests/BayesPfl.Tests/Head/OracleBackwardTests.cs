@@ -84,9 +84,10 @@ public class OracleBackwardTests(HeadBackwardOracle fx) : IClassFixture<HeadBack
         using var db = fx.Zeros(be, $"{c}_db");
         be.PlanarFlowBackward(dz0, du, dw, db, dzK, dld, a, z0, u, w, b);
         // float32 vs float64: the forward's z and a carry ~1e-6 relative rounding through 10 steps, the backward
-        // the same again; gradients are O(1..10) and ψ stays near 1 (u ~ 0.5, w ~ 1/sqrt(D)), so 1e-4 + 1e-4·|g|.
+        // the same again; gradients are O(1..10) and ψ stays near 1 (u ~ 0.5, w ~ 1/sqrt(D)). Measured ≤ 2.5e-7
+        // absolute on dz0; 2e-5 + 1e-4·|g| leaves margin for other seeds while a wrong term is off by ≥ 1e-2.
         foreach (var (name, t) in new[] { ("dz0", dz0), ("du", du), ("dw", dw), ("db", db) })
-            fx.Expect(be, $"{c}_{name}", t, atol: 1e-4, rtol: 1e-4);
+            fx.Expect(be, $"{c}_{name}", t, atol: 2e-5, rtol: 1e-4);
     }
 
     [Theory]

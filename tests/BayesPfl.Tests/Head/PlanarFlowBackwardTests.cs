@@ -138,8 +138,8 @@ public class PlanarFlowBackwardTests
             TensorAssert.AllFinite(names[i], actual[i]);
             // Device and CPU differ only in the order of the two length-D dot products per step (tree vs
             // sequential) and FMA contraction: ~1e-6 relative on a and g·u, carried back through ≤ 10 steps
-            // whose Jacobians |I + t'·w·uᵀ| ≲ 2 here; gradients are O(1..10).
-            TensorAssert.Close(names[i], actual[i], expected[i], atol: 1e-4, rtol: 1e-4);
+            // whose Jacobians |I + t'·w·uᵀ| ≲ 2 here; gradients are O(1..10). Measured: ≤ 3e-7 absolute on dz0.
+            TensorAssert.Close(names[i], actual[i], expected[i], atol: 2e-5, rtol: 1e-4);
         }
         var again = Run(dev);
         for (var i = 0; i < names.Length; i++) TensorAssert.BitwiseEqual($"rerun {names[i]}", again[i], actual[i]);
