@@ -1,6 +1,7 @@
 """Oracle for the CLIP towers (spec sections 3, 4.1, 4.4), written as plain tensor math in fp32.
 
-Builds a CLIP model of the given shape with random weights and writes two files:
+Builds a CLIP model of the given shape with random weights (or runs an existing engine file given by --weights,
+e.g. a converted checkpoint) and writes two files:
   * the weights, under the engine's tensor names (OpenAI CLIP state_dict names, see ClipTensorNames.cs) with the
     ClipConfig JSON in the metadata, next to --out as clip_weights.safetensors;
   * --out: the inputs and named intermediates, with metadata "weights" = the weights file's path:
@@ -44,11 +45,20 @@ p.add_argument("--long-prompt", action="store_true", help="make the last token-i
 p.add_argument("--spliced", type=int, default=0, help="spliced prompts sharing one class name")
 p.add_argument("--inject-len", type=int, default=10, help="J = P+Q vectors replacing the X token")
 p.add_argument("--name-len", type=int, default=3, help="class-name tokens in the spliced prompt")
+p.add_argument("--weights", help="run an existing engine file (e.g. a converted checkpoint) instead of random weights; "
+               "its config replaces the shape flags")
 p.add_argument("--plain-matmul", action="store_true", help="use torch's own matmul instead of oneDNN")
 a = p.parse_args()
 torch.manual_seed(a.seed)
 torch.set_grad_enabled(False)
 
+if a.weights:
+    loaded_w, loaded_meta = st.load(a.weights)
+    cfg = json.loads(loaded_meta["bayespfl.clip_config"])
+    vc, tc = cfg["vision"], cfg["text"]
+    a.image, a.patch, a.width, a.layers, a.heads = vc["image_size"], vc["patch"], vc["width"], vc["layers"], vc["heads"]
+    a.text_width, a.text_layers, a.text_heads = tc["width"], tc["layers"], tc["heads"]
+    a.embed, a.vocab, a.context, a.gelu = cfg["embed_dim"], tc["vocab_size"], tc["context_length"], cfg["gelu"]
 W, L, H, Wt, Lt, Ht, E, V, CTX = a.width, a.layers, a.heads, a.text_width, a.text_layers, a.text_heads, a.embed, a.vocab, a.context
 grid = a.image // a.patch
 N = grid * grid + 1
@@ -171,8 +181,12 @@ config = {
     "embed_dim": E,
     "gelu": a.gelu,
 }
-weights_path = os.path.join(os.path.dirname(os.path.abspath(a.out)), "clip_weights.safetensors")
-st.save(weights_path, w, {"bayespfl.format": "bayespfl-clip/1", "bayespfl.clip_config": json.dumps(config)})
+if a.weights:
+    w = {k: v.float() for k, v in loaded_w.items()}
+    weights_path = os.path.abspath(a.weights)
+else:
+    weights_path = os.path.join(os.path.dirname(os.path.abspath(a.out)), "clip_weights.safetensors")
+    st.save(weights_path, w, {"bayespfl.format": "bayespfl-clip/1", "bayespfl.clip_config": json.dumps(config)})
 
 out = {}
 

@@ -17,7 +17,7 @@ public enum GeluKind
 /// activation gradients (dx, dq, ...) OVERWRITE theirs.
 /// Glossary: B batch, N tokens, C width, H heads, D head dim, M rows.
 /// </summary>
-public interface IBackend : IDisposable
+public partial interface IBackend : IDisposable
 {
     string Name { get; }
 
@@ -190,4 +190,29 @@ public interface IBackend : IDisposable
     /// outputs; sums over halves, bank entries, then rows). Fixed summation orders, no atomics.
     /// </summary>
     void PromptBlocksBackward(Tensor dctx, Tensor dstateNormal, Tensor dstateAbnormal, Tensor dzc, Tensor dzn, Tensor dza, Tensor dblocks);
+}
+
+// Appended by the training helper (h-train); kept in one block so that merges stay trivial.
+public partial interface IBackend
+{
+    // ---- training losses ----
+
+    /// <summary>
+    /// Segmentation loss of spec §9.2 at full resolution, pooled over the batch: logits[Bt,2,S,S] (channel 0
+    /// normal, 1 abnormal), mask[Bt,S,S] (G, 0 or 1; G = mask &gt; 0.5) → loss[2] = (class-balanced focal, dice).
+    /// P = 2-class softmax; focal fl = −(1−p_t)²·log(p_t + 1e-8) summed per class over #G + 1e-8; dice on P₁.
+    /// stats[8] (saved for backward): #G=1, #G=0, Σ_{G=1} fl, Σ_{G=0} fl, Σ P₁G, Σ P₁, Σ G, 0.
+    /// Reductions are deterministic (fixed partial sums, then one fixed-order pass).
+    /// </summary>
+    void SegLoss(Tensor loss, Tensor stats, Tensor logits, Tensor mask);
+
+    /// <summary>dlogits[Bt,2,S,S] = dFocal·∂focal/∂logits + dDice·∂dice/∂logits (overwritten).</summary>
+    void SegLossBackward(Tensor dlogits, Tensor stats, Tensor logits, Tensor mask, float dFocal, float dDice);
+
+    /// <summary>
+    /// One torch.optim.Adam step (no weight decay) over a flat parameter: m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²;
+    /// p −= stepSize·m / (√v / √(1 − β₂ᵗ) + eps) with stepSize = lr / (1 − β₁ᵗ); the scalars come from
+    /// <see cref="AdamScalars.For"/> (computed in double, as PyTorch does). param, m, v are updated in place.
+    /// </summary>
+    void AdamStep(Tensor param, Tensor m, Tensor v, Tensor grad, AdamScalars s);
 }

@@ -56,6 +56,7 @@ public sealed partial class CudaBackend : IBackend
 
     public void Dispose()
     {
+        segPartials?.Dispose();
         args.Dispose();
         if (ownsGpu) Gpu.Dispose();
     }
