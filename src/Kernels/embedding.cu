@@ -6,8 +6,10 @@
 //
 // Shapes: ids[n,T] (integer values stored as float: engine tensors are F32, exact below 2^24),
 // y[n,T,C], table[V,C], pos[>=T,C], inject[n,J,C]. rows = n*T.
-// Reference: CpuBackend.Embedding. No backward yet (the frozen table needs none; the inject gradient is a
-// plain gather of dy rows, to be added with training).
+// Reference: CpuBackend.Embedding / CpuBackend.EmbeddingBackward.
+// Gradient (embedding_backward): only w.r.t. the spliced rows, since the token table and positional rows are
+// frozen CLIP weights: dinject[i,j,:] = Σ_t [ids[i,t] == -1-j] dy[i,t,:] (t in order; zero if no id names
+// slot j), dinject OVERWRITTEN. One block per (i, j) scanning the T ids: a gather, no atomics.
 // Why: one launch builds a whole batch of prompts (60 per image) instead of one copy per row. One block per
 // output row, threads striding over C, so any width works. A kernel cannot throw, so an id that names no row
 // writes a NaN row that parity and NaN checks catch.
@@ -38,5 +40,24 @@ extern "C" __global__ void embedding_forward(
         if (src == 0) dst[c] = __int_as_float(0x7fc00000);
         else if (pos == 0) dst[c] = src[c];
         else dst[c] = src[c] + pos[(long long)t * C + c];
+    }
+}
+
+extern "C" __global__ void embedding_backward(
+    float* dinject,        // [n,J,C]
+    const float* dy,       // [n,T,C]
+    const float* ids,      // [n,T]
+    int n, int T, int C, int J)
+{
+    const int m = blockIdx.x;
+    if (m >= n * J) return;
+    const int i = m / J;
+    const float want = (float)(-1 - m % J);
+    float* dst = dinject + (long long)m * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float sum = 0.0f;
+        for (int t = 0; t < T; t++)
+            if (ids[(long long)i * T + t] == want) sum += dy[((long long)i * T + t) * C + c];
+        dst[c] = sum;
     }
 }

@@ -1,12 +1,15 @@
-// similarity_map.cu: fused test-time anomaly map (Bayes-PFL spec 7.3), forward only (inference).
+// similarity_map.cu: fused test-time anomaly map (Bayes-PFL spec 7.3), forward and backward.
 //
 // map[oy, ox] = (1/(L·M)) Σ_{j<L} Σ_{m<M} sigmoid(scale · up(s[j, m+M] − s[j, m]))[oy, ox]
 // up = bilinear, align_corners=True: src = dst·(in−1)/(out−1) (0 when out == 1), i0 = ⌊src⌋,
 //      i1 = min(i0+1, in−1), λ = src − i0 (same tap arithmetic as upsample.cu).
 // Shapes: s [L, 2M, h, w] (per layer M normal maps, then the M matched abnormal maps; h x w patch grid),
 //         map [H, W]. L layers, M pairs; scale = exp(tau_pix).
-// Gradient: none (the training loss up-samples the maps themselves).
-// Reference: BayesPfl.Engine.Backends.Cpu.SimilarityMapReference.Forward (fused, same summation order);
+// Gradient: similarity_map_backward, ds[L, 2M, h, w] OVERWRITTEN (activation grad):
+//   ds[j, m+M, y, x] = −ds[j, m, y, x] = Σ_{oy, ox} wy(oy→y)·wx(ox→x)·scale·σ'(d_jm(oy, ox))·dmap[oy, ox]/(L·M)
+//   with d_jm the forward's scaled difference at that pixel (recomputed, σ' = σ·(1 − σ)).
+// Reference: BayesPfl.Engine.Backends.Cpu.SimilarityMapReference.Forward (fused, same summation order) and
+//            .Backward (its scatter form);
 //            SimilarityMapReference.Unfused restates the spec literally.
 //
 // One thread per output pixel: the taps and weights are computed once and reused for all L·M differences,
@@ -48,4 +51,71 @@ extern "C" __global__ void similarity_map_forward(float* map,      // [H, W]
         }
     }
     map[idx] = sum * (1.0f / (float)(L * M));
+}
+
+// Backward helpers. Weight with which output index o reads grid index i along one axis (0 if it does not),
+// from the very taps of the forward, so the gather adds exactly the forward's weights.
+__device__ __forceinline__ float simmap_weight(int o, int i, int in, int out) {
+    int i0, i1;
+    float lambda;
+    simmap_tap(o, in, out, &i0, &i1, &lambda);
+    return (i0 == i ? 1.0f - lambda : 0.0f) + (i1 == i ? lambda : 0.0f);
+}
+
+// Output indices [*lo, *hi] that may read grid index i: o reads i only if |src(o) − i| < 1, so o lies in
+// ((i−1)/scale, (i+1)/scale); widened by one on each side against rounding (a superset; weights decide).
+__device__ __forceinline__ void simmap_range(int i, int in, int out, int* lo, int* hi) {
+    if (in == 1 || out == 1) {
+        *lo = 0;
+        *hi = out - 1;
+        return;
+    }
+    const float inv = (float)(out - 1) / (float)(in - 1);
+    *lo = max(0, (int)floorf((float)(i - 1) * inv) - 1);
+    *hi = min(out - 1, (int)ceilf((float)(i + 1) * inv) + 1);
+}
+
+// The gradient is a GATHER: one thread per (layer j, pair m, grid cell), looping over the ≈ (H/h)² output
+// pixels that read the cell and recomputing their difference from the 4 taps (the L·M full-size σ' maps are
+// never stored). Fixed loop order, no atomics, so the result is deterministic; the thread writes the
+// abnormal cell and the negated normal cell.
+extern "C" __global__ void similarity_map_backward(float* ds,          // [L, 2M, h, w]
+                                                   const float* dmap,  // [H, W]
+                                                   const float* s,     // [L, 2M, h, w]
+                                                   int L, int M, int h, int w, int H, int W, float scale) {
+    const long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    const long plane = (long)h * w;
+    if (idx >= (long)L * M * plane) return;
+    const int cx = (int)(idx % w), cy = (int)(idx / w % h);
+    const long jm = idx / plane;
+    const int m = (int)(jm % M), j = (int)(jm / M);
+    const float* nrm = s + ((long)j * 2 * M + m) * plane;
+    const float* abn = nrm + (long)M * plane;
+    const float coef = scale / (float)(L * M);
+    int ylo, yhi, xlo, xhi;
+    simmap_range(cy, h, H, &ylo, &yhi);
+    simmap_range(cx, w, W, &xlo, &xhi);
+    float sum = 0.0f;
+    for (int oy = ylo; oy <= yhi; oy++) {
+        const float wy = simmap_weight(oy, cy, h, H);
+        if (wy == 0.0f) continue;
+        int y0, y1;
+        float ly;
+        simmap_tap(oy, h, H, &y0, &y1, &ly);
+        for (int ox = xlo; ox <= xhi; ox++) {
+            const float wx = simmap_weight(ox, cx, w, W);
+            if (wx == 0.0f) continue;
+            int x0, x1;
+            float lx;
+            simmap_tap(ox, w, W, &x0, &x1, &lx);
+            const int i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1;
+            const float top = (1.0f - lx) * (abn[i00] - nrm[i00]) + lx * (abn[i01] - nrm[i01]);
+            const float bottom = (1.0f - lx) * (abn[i10] - nrm[i10]) + lx * (abn[i11] - nrm[i11]);
+            const float sig = 1.0f / (1.0f + expf(-scale * ((1.0f - ly) * top + ly * bottom)));
+            sum += wy * wx * sig * (1.0f - sig) * dmap[(long)oy * W + ox];
+        }
+    }
+    const long cell = (long)cy * w + cx;
+    ds[((long)j * 2 * M + m + M) * plane + cell] = sum * coef;
+    ds[((long)j * 2 * M + m) * plane + cell] = -sum * coef;
 }

@@ -28,4 +28,17 @@ internal static class EmbeddingShapes
         }
         return (n, t, c, v, j);
     }
+
+    /// <summary>Checks the operands of <see cref="IBackend.EmbeddingBackward"/> and returns (n, T, C, J).</summary>
+    public static (int N, int T, int C, int J) CheckBackward(Tensor dinject, Tensor dy, Tensor ids)
+    {
+        const string op = "EmbeddingBackward";
+        Backends.Check.F32(op, dinject, dy, ids);
+        Backends.Check.Rank(op, ids, 2);
+        Backends.Check.Rank(op, dy, 3);
+        int n = ids.Shape[0], t = ids.Shape[1], c = dy.Shape[2];
+        Backends.Check.Shape(op, dy, n, t, c);
+        Backends.Check.Shape(op, dinject, n, -1, c);
+        return (n, t, c, dinject.Shape[1]);
+    }
 }

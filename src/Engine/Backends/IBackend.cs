@@ -108,6 +108,13 @@ public partial interface IBackend : IDisposable
     /// </summary>
     void Embedding(Tensor y, Tensor ids, Tensor table, Tensor? pos, Tensor? inject);
 
+    /// <summary>
+    /// Gradient of <see cref="Embedding"/> with respect to the spliced rows only (the token table and the
+    /// positional rows are frozen CLIP weights): dinject[i,j] = Σ_t [ids[i,t] = −1−j] dy[i,t], summed in t order
+    /// (zero for a slot that no id names); dinject[n,J,C] OVERWRITTEN, dy[n,T,C], ids[n,T].
+    /// </summary>
+    void EmbeddingBackward(Tensor dinject, Tensor dy, Tensor ids);
+
     // ---- vision and maps ----
 
     /// <summary>
@@ -133,6 +140,13 @@ public partial interface IBackend : IDisposable
     void SimilarityMap(Tensor map, Tensor s, float scale);
 
     /// <summary>
+    /// Gradient of <see cref="SimilarityMap"/> w.r.t. the logit maps: ds[L,2M,h,w] OVERWRITTEN from dmap[H,W];
+    /// ds[j,m+M] = −ds[j,m] = Σ over the output pixels whose bilinear taps read the cell of
+    /// tap weight · scale · σ'(·) · dmap / (L·M) (a deterministic gather, no atomics).
+    /// </summary>
+    void SimilarityMapBackward(Tensor ds, Tensor dmap, Tensor s, float scale);
+
+    /// <summary>
     /// K planar-flow steps per sample (no parameters of its own): for k = 0..K-1, a[r,k] = w[k]·z + b[k],
     /// z += u[k]·tanh(a), logdet[r] += log(|1 + (1 − tanh²(a))·(w[k]·u[k])| + 1e-5); z starts at z0[r].
     /// zK[R,D], logdet[R] (overwritten), a[R,K] saved; u, w [P,K,D] and b [P,K] with P = R (per-sample,
@@ -141,10 +155,27 @@ public partial interface IBackend : IDisposable
     void PlanarFlow(Tensor zK, Tensor logdet, Tensor a, Tensor z0, Tensor u, Tensor w, Tensor b);
 
     /// <summary>
+    /// Gradient of <see cref="PlanarFlow"/> from dzK[R,D] and dlogdet[R], using the saved a[R,K] (the z_k are
+    /// recomputed from z0 exactly as the forward made them): dz0[R,D] OVERWRITTEN; du, dw [P,K,D] and db [P,K]
+    /// ACCUMULATE (they are parameters when shared; P = 1 sums over the samples in order r = 0..R−1).
+    /// d log(|ψ| + 1e-5)/dψ = sign(ψ)/(|ψ| + 1e-5) with sign(0) = 0, as PyTorch's abs.
+    /// </summary>
+    void PlanarFlowBackward(Tensor dz0, Tensor du, Tensor dw, Tensor db, Tensor dzK, Tensor dlogdet, Tensor a,
+        Tensor z0, Tensor u, Tensor w, Tensor b);
+
+    /// <summary>
     /// Reparameterised base sample of an Encoder (spec 5.1): v[P,D] = exp(0.5·h) (treated as the variance),
     /// z0[R,D] = mu[p] + sqrt(v[p])·eps[r] with mu, h [P,D], P = R or 1 (one distribution for all samples).
     /// </summary>
     void FlowBaseSample(Tensor z0, Tensor v, Tensor mu, Tensor h, Tensor eps);
+
+    /// <summary>
+    /// Gradient of <see cref="FlowBaseSample"/>: dmu[p] = Σ_r dz0[r], dh[p] = Σ_r dz0[r]·eps[r]·0.25·sqrt(v[p])
+    /// (+ dv[p]·0.5·v[p] when the variance itself has a gradient, e.g. from the KL), sums over the samples that
+    /// used row p in order r = 0..R−1. dmu, dh [P,D] OVERWRITTEN (activations of the Encoder heads); dz0, eps
+    /// [R,D]; dv (optional), v [P,D].
+    /// </summary>
+    void FlowBaseSampleBackward(Tensor dmu, Tensor dh, Tensor dz0, Tensor? dv, Tensor v, Tensor eps);
 
     /// <summary>
     /// Learnable prompt tokens for the text tower (spec 4.4, 6): ctx, stateNormal, stateAbnormal [B,S,C];
@@ -152,6 +183,13 @@ public partial interface IBackend : IDisposable
     /// [ctx[b] + zc[r] (S rows); state_half[b] + z_half[r] (S rows)].
     /// </summary>
     void PromptBlocks(Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za);
+
+    /// <summary>
+    /// Gradient of <see cref="PromptBlocks"/> from dblocks[2·B·R, 2S, C]: dctx, dstateNormal, dstateAbnormal
+    /// [B,S,C] ACCUMULATE (parameters; sums over halves then samples); dzc, dzn, dza [R,C] OVERWRITTEN (flow
+    /// outputs; sums over halves, bank entries, then rows). Fixed summation orders, no atomics.
+    /// </summary>
+    void PromptBlocksBackward(Tensor dctx, Tensor dstateNormal, Tensor dstateAbnormal, Tensor dzc, Tensor dzn, Tensor dza, Tensor dblocks);
 }
 
 // Appended by the training helper (h-train); kept in one block so that merges stay trivial.

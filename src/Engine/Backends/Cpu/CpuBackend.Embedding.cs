@@ -33,4 +33,28 @@ public sealed partial class CpuBackend
             }
         }
     }
+
+    /// <summary>
+    /// Reference for embedding_backward: slot j of sample i gathers the dy rows whose id is −1−j, in t order.
+    /// Non-negative ids read the frozen table and pass no gradient; the forward has already rejected bad ids.
+    /// </summary>
+    public void EmbeddingBackward(Tensor dinject, Tensor dy, Tensor ids)
+    {
+        var (n, t, c, j) = EmbeddingShapes.CheckBackward(dinject, dy, ids);
+        var dst = Cpu(dinject).Span;
+        var dys = Cpu(dy).Span;
+        var idv = Cpu(ids).Span;
+        dst.Clear();
+        for (var i = 0; i < n; i++)
+            for (var slot = 0; slot < j; slot++)
+            {
+                var row = dst.Slice((i * j + slot) * c, c);
+                for (var s = 0; s < t; s++)
+                {
+                    if (idv[i * t + s] != -1 - slot) continue;
+                    var src = dys.Slice((i * t + s) * c, c);
+                    for (var k = 0; k < c; k++) row[k] += src[k];
+                }
+            }
+    }
 }

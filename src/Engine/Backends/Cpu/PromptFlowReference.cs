@@ -43,6 +43,39 @@ public static class PromptFlowReference
             }
     }
 
+    public static SampleDims CheckSampleBackward(string op, Tensor dmu, Tensor dh, Tensor dz0, Tensor? dv, Tensor v, Tensor eps)
+    {
+        var n = CheckSample(op, dz0, v, dmu, dh, eps);
+        Check.F32(op, dv);
+        if (dv is not null) Check.SameShape(op, dv, v);
+        return n;
+    }
+
+    /// <summary>
+    /// dmu[p] = Σ_r dz0[r]; dh[p] = Σ_r dz0[r]·eps[r]·0.25·sqrt(v[p]) (+ dv[p]·0.5·v[p]); r runs over the
+    /// samples that used row p, in increasing order. dmu, dh overwritten.
+    /// </summary>
+    public static void SampleBackward<T>(Span<T> dmu, Span<T> dh, ReadOnlySpan<T> dz0, ReadOnlySpan<T> dv, ReadOnlySpan<T> v,
+        ReadOnlySpan<T> eps, SampleDims n) where T : IFloatingPointIeee754<T>
+    {
+        var quarter = T.CreateTruncating(0.25);
+        var half = T.CreateTruncating(0.5);
+        var rows = n.Shared ? 1 : n.Samples;
+        for (var p = 0; p < rows; p++)
+            for (var d = 0; d < n.Dim; d++)
+            {
+                var i = p * n.Dim + d;
+                T sumZ = T.Zero, sumE = T.Zero;
+                for (var r = n.Shared ? 0 : p; r < (n.Shared ? n.Samples : p + 1); r++)
+                {
+                    sumZ += dz0[r * n.Dim + d];
+                    sumE += dz0[r * n.Dim + d] * eps[r * n.Dim + d];
+                }
+                dmu[i] = sumZ;
+                dh[i] = sumE * quarter * T.Sqrt(v[i]) + (dv.IsEmpty ? T.Zero : dv[i] * half * v[i]);
+            }
+    }
+
     public static BlockDims CheckBlocks(string op, Tensor blocks, Tensor ctx, Tensor stateNormal, Tensor stateAbnormal, Tensor zc, Tensor zn, Tensor za)
     {
         Check.F32(op, blocks, ctx, stateNormal, stateAbnormal, zc, zn, za);
@@ -76,5 +109,55 @@ public static class PromptFlowReference
                             block[(s + t) * c + i] = state[(b * s + t) * c + i] + zs[i];
                         }
                 }
+    }
+
+    public static BlockDims CheckBlocksBackward(string op, Tensor dctx, Tensor dstateNormal, Tensor dstateAbnormal, Tensor dzc, Tensor dzn, Tensor dza, Tensor dblocks) =>
+        CheckBlocks(op, dblocks, dctx, dstateNormal, dstateAbnormal, dzc, dzn, dza);
+
+    /// <summary>
+    /// Transpose of <see cref="Blocks{T}"/>. dctx[b,t] += Σ_half Σ_r dblocks[(half·R + r)·B + b, t];
+    /// dstate_half[b,t] += Σ_r dblocks[(half·R + r)·B + b, S + t] (accumulate: parameters);
+    /// dzc[r] = Σ_half Σ_b Σ_t dblocks[.., t]; dz_half[r] = Σ_b Σ_t dblocks[.., S + t] (overwritten).
+    /// Each sum runs in the order written, as the kernel's.
+    /// </summary>
+    public static void BlocksBackward<T>(Span<T> dctx, Span<T> dstateNormal, Span<T> dstateAbnormal, Span<T> dzc, Span<T> dzn, Span<T> dza,
+        ReadOnlySpan<T> dblocks, BlockDims n) where T : IFloatingPointIeee754<T>
+    {
+        int s = n.Tokens, c = n.Width;
+        int At(int half, int r, int b, int row, int i) => ((((half * n.Samples + r) * n.Bank + b) * 2 * s) + row) * c + i;
+        for (var b = 0; b < n.Bank; b++)
+            for (var t = 0; t < s; t++)
+                for (var i = 0; i < c; i++)
+                {
+                    T sc = T.Zero, sn = T.Zero, sa = T.Zero;
+                    for (var r = 0; r < n.Samples; r++)
+                    {
+                        sn += dblocks[At(0, r, b, s + t, i)];
+                        sa += dblocks[At(1, r, b, s + t, i)];
+                    }
+                    for (var half = 0; half < 2; half++)
+                        for (var r = 0; r < n.Samples; r++) sc += dblocks[At(half, r, b, t, i)];
+                    var at = (b * s + t) * c + i;
+                    dctx[at] += sc;
+                    dstateNormal[at] += sn;
+                    dstateAbnormal[at] += sa;
+                }
+        for (var r = 0; r < n.Samples; r++)
+            for (var i = 0; i < c; i++)
+            {
+                T sc = T.Zero, sn = T.Zero, sa = T.Zero;
+                for (var b = 0; b < n.Bank; b++)
+                    for (var t = 0; t < s; t++)
+                    {
+                        sc += dblocks[At(0, r, b, t, i)];
+                        sn += dblocks[At(0, r, b, s + t, i)];
+                        sa += dblocks[At(1, r, b, s + t, i)];
+                    }
+                for (var b = 0; b < n.Bank; b++)
+                    for (var t = 0; t < s; t++) sc += dblocks[At(1, r, b, t, i)];
+                dzc[r * c + i] = sc;
+                dzn[r * c + i] = sn;
+                dza[r * c + i] = sa;
+            }
     }
 }

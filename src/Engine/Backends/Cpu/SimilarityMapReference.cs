@@ -56,6 +56,51 @@ public static class SimilarityMapReference
         }
     }
 
+    public static Dims CheckBackward(string op, Tensor ds, Tensor dmap, Tensor s)
+    {
+        var n = CheckShapes(op, dmap, s);
+        Check.F32(op, ds);
+        Check.SameShape(op, ds, s);
+        return n;
+    }
+
+    /// <summary>
+    /// Scatter form of the gradient (the kernel gathers): each output pixel recomputes its difference d = scale ·
+    /// up(s[j,m+M] − s[j,m]) and adds g = dmap·σ(d)·(1 − σ(d))·scale/(L·M) times each tap weight to the
+    /// abnormal cell and subtracts it from the normal cell. ds overwritten.
+    /// </summary>
+    public static void Backward<T>(Span<T> ds, ReadOnlySpan<T> dmap, ReadOnlySpan<T> s, Dims n, T scale) where T : IFloatingPointIeee754<T>
+    {
+        int plane = n.InH * n.InW, pairs = n.Pairs;
+        var inv = scale / T.CreateTruncating(n.Layers * pairs);
+        ds.Clear();
+        for (var oy = 0; oy < n.OutH; oy++)
+        {
+            var (y0, y1, ly) = UpsampleReference.Tap<T>(oy, n.InH, n.OutH);
+            for (var ox = 0; ox < n.OutW; ox++)
+            {
+                var (x0, x1, lx) = UpsampleReference.Tap<T>(ox, n.InW, n.OutW);
+                Span<int> cell = [y0 * n.InW + x0, y0 * n.InW + x1, y1 * n.InW + x0, y1 * n.InW + x1];
+                Span<T> weight = [(T.One - ly) * (T.One - lx), (T.One - ly) * lx, ly * (T.One - lx), ly * lx];
+                for (var j = 0; j < n.Layers; j++)
+                    for (var m = 0; m < pairs; m++)
+                    {
+                        var nrm = (j * 2 * pairs + m) * plane;
+                        var abn = (j * 2 * pairs + m + pairs) * plane;
+                        var d = T.Zero;
+                        for (var q = 0; q < 4; q++) d += weight[q] * (s[abn + cell[q]] - s[nrm + cell[q]]);
+                        var sig = Sigmoid(scale * d);
+                        var g = dmap[oy * n.OutW + ox] * sig * (T.One - sig) * inv;
+                        for (var q = 0; q < 4; q++)
+                        {
+                            ds[abn + cell[q]] += weight[q] * g;
+                            ds[nrm + cell[q]] -= weight[q] * g;
+                        }
+                    }
+            }
+        }
+    }
+
     /// <summary>The spec's literal order, materialising every full-size difference map (tests only).</summary>
     public static void Unfused<T>(Span<T> map, ReadOnlySpan<T> s, Dims n, T scale) where T : IFloatingPointIeee754<T>
     {

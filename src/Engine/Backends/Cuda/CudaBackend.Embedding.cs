@@ -15,4 +15,11 @@ public sealed partial class CudaBackend
             .Int(rows).Int(t).Int(c).Int(v).Int(j);
         Gpu.Launch("embedding_forward", rows, EmbeddingThreads, 0, a);
     }
+
+    public void EmbeddingBackward(Tensor dinject, Tensor dy, Tensor ids)
+    {
+        var (n, t, c, j) = EmbeddingShapes.CheckBackward(dinject, dy, ids);
+        if (n * j == 0 || c == 0) return;
+        Gpu.Launch("embedding_backward", n * j, EmbeddingThreads, 0, Args().Ptr(Dev(dinject)).Ptr(Dev(dy)).Ptr(Dev(ids)).Int(n).Int(t).Int(c).Int(j));
+    }
 }
