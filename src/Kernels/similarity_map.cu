@@ -2,7 +2,7 @@
 //
 // map[oy, ox] = (1/(L·M)) Σ_{j<L} Σ_{m<M} sigmoid(scale · up(s[j, m+M] − s[j, m]))[oy, ox]
 // up = bilinear, align_corners=True: src = dst·(in−1)/(out−1) (0 when out == 1), i0 = ⌊src⌋,
-//      i1 = min(i0+1, in−1), λ = src − i0 (same tap arithmetic as upsample.cu).
+//      i1 = min(i0+1, in−1), λ = src − i0 (bilinear.cuh, shared with upsample.cu).
 // Shapes: s [L, 2M, h, w] (per layer M normal maps, then the M matched abnormal maps; h x w patch grid),
 //         map [H, W]. L layers, M pairs; scale = exp(tau_pix).
 // Gradient: similarity_map_backward, ds[L, 2M, h, w] OVERWRITTEN (activation grad):
@@ -18,14 +18,7 @@
 // the mean stay after it as in the spec. The 4 taps of one pixel are shared by its neighbours, so the reads
 // of s (≤ 1.3 MB) hit the caches. No atomics: each thread owns its pixel and sums in a fixed order.
 #include "common.cuh"
-
-__device__ __forceinline__ void simmap_tap(int dst, int in, int out, int* i0, int* i1, float* lambda) {
-    const float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-    const float src = scale * (float)dst;
-    *i0 = (int)src;
-    *i1 = *i0 < in - 1 ? *i0 + 1 : *i0;
-    *lambda = src - (float)*i0;
-}
+#include "bilinear.cuh"
 
 extern "C" __global__ void similarity_map_forward(float* map,      // [H, W]
                                                   const float* s,  // [L, 2M, h, w]
@@ -35,8 +28,8 @@ extern "C" __global__ void similarity_map_forward(float* map,      // [H, W]
     const int ox = (int)(idx % W), oy = (int)(idx / W);
     int y0, y1, x0, x1;
     float ly, lx;
-    simmap_tap(oy, h, H, &y0, &y1, &ly);
-    simmap_tap(ox, w, W, &x0, &x1, &lx);
+    bilinear_tap(oy, h, bilinear_scale(h, H), &y0, &y1, &ly);
+    bilinear_tap(ox, w, bilinear_scale(w, W), &x0, &x1, &lx);
     const long plane = (long)h * w;
     const int i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1;
     float sum = 0.0f;
@@ -51,28 +44,6 @@ extern "C" __global__ void similarity_map_forward(float* map,      // [H, W]
         }
     }
     map[idx] = sum * (1.0f / (float)(L * M));
-}
-
-// Backward helpers. Weight with which output index o reads grid index i along one axis (0 if it does not),
-// from the very taps of the forward, so the gather adds exactly the forward's weights.
-__device__ __forceinline__ float simmap_weight(int o, int i, int in, int out) {
-    int i0, i1;
-    float lambda;
-    simmap_tap(o, in, out, &i0, &i1, &lambda);
-    return (i0 == i ? 1.0f - lambda : 0.0f) + (i1 == i ? lambda : 0.0f);
-}
-
-// Output indices [*lo, *hi] that may read grid index i: o reads i only if |src(o) − i| < 1, so o lies in
-// ((i−1)/scale, (i+1)/scale); widened by one on each side against rounding (a superset; weights decide).
-__device__ __forceinline__ void simmap_range(int i, int in, int out, int* lo, int* hi) {
-    if (in == 1 || out == 1) {
-        *lo = 0;
-        *hi = out - 1;
-        return;
-    }
-    const float inv = (float)(out - 1) / (float)(in - 1);
-    *lo = max(0, (int)floorf((float)(i - 1) * inv) - 1);
-    *hi = min(out - 1, (int)ceilf((float)(i + 1) * inv) + 1);
 }
 
 // The gradient is a GATHER: one thread per (layer j, pair m, grid cell), looping over the ≈ (H/h)² output
@@ -92,22 +63,23 @@ extern "C" __global__ void similarity_map_backward(float* ds,          // [L, 2M
     const float* nrm = s + ((long)j * 2 * M + m) * plane;
     const float* abn = nrm + (long)M * plane;
     const float coef = scale / (float)(L * M);
+    const float sy = bilinear_scale(h, H), sx = bilinear_scale(w, W);
     int ylo, yhi, xlo, xhi;
-    simmap_range(cy, h, H, &ylo, &yhi);
-    simmap_range(cx, w, W, &xlo, &xhi);
+    bilinear_range(cy, h, H, &ylo, &yhi);
+    bilinear_range(cx, w, W, &xlo, &xhi);
     float sum = 0.0f;
     for (int oy = ylo; oy <= yhi; oy++) {
-        const float wy = simmap_weight(oy, cy, h, H);
+        const float wy = bilinear_weight(oy, cy, h, sy);
         if (wy == 0.0f) continue;
         int y0, y1;
         float ly;
-        simmap_tap(oy, h, H, &y0, &y1, &ly);
+        bilinear_tap(oy, h, sy, &y0, &y1, &ly);
         for (int ox = xlo; ox <= xhi; ox++) {
-            const float wx = simmap_weight(ox, cx, w, W);
+            const float wx = bilinear_weight(ox, cx, w, sx);
             if (wx == 0.0f) continue;
             int x0, x1;
             float lx;
-            simmap_tap(ox, w, W, &x0, &x1, &lx);
+            bilinear_tap(ox, w, sx, &x0, &x1, &lx);
             const int i00 = y0 * w + x0, i01 = y0 * w + x1, i10 = y1 * w + x0, i11 = y1 * w + x1;
             const float top = (1.0f - lx) * (abn[i00] - nrm[i00]) + lx * (abn[i01] - nrm[i01]);
             const float bottom = (1.0f - lx) * (abn[i10] - nrm[i10]) + lx * (abn[i11] - nrm[i11]);

@@ -11,16 +11,7 @@
 // ((i−1)/scale, (i+1)/scale). That range is widened by one on each side against rounding, and each candidate
 // then recomputes its taps exactly as the forward does, so the gather adds precisely the forward's weights.
 #include "common.cuh"
-
-// The taps of output index dst along one axis; identical arithmetic in forward and backward.
-__device__ __forceinline__ void ups_tap(int dst, int in, float scale, int* i0, int* i1, float* lambda) {
-    const float src = scale * (float)dst;
-    *i0 = (int)src;
-    *i1 = *i0 < in - 1 ? *i0 + 1 : *i0;
-    *lambda = src - (float)*i0;
-}
-
-__device__ __forceinline__ float ups_scale(int in, int out) { return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f; }
+#include "bilinear.cuh"
 
 extern "C" __global__ void upsample_bilinear_forward(float* y,        // [M, H, W]
                                                      const float* x,  // [M, h, w]
@@ -31,33 +22,13 @@ extern "C" __global__ void upsample_bilinear_forward(float* y,        // [M, H, 
     const long m = idx / ((long)W * H);
     int y0, y1, x0, x1;
     float ly, lx;
-    ups_tap(oy, h, ups_scale(h, H), &y0, &y1, &ly);
-    ups_tap(ox, w, ups_scale(w, W), &x0, &x1, &lx);
+    bilinear_tap(oy, h, bilinear_scale(h, H), &y0, &y1, &ly);
+    bilinear_tap(ox, w, bilinear_scale(w, W), &x0, &x1, &lx);
     const float* r0 = x + (m * h + y0) * w;
     const float* r1 = x + (m * h + y1) * w;
     const float top = (1.0f - lx) * r0[x0] + lx * r0[x1];
     const float bottom = (1.0f - lx) * r1[x0] + lx * r1[x1];
     y[idx] = (1.0f - ly) * top + ly * bottom;
-}
-
-// Weight with which output index o reads input index i along one axis (0 if it does not).
-__device__ __forceinline__ float ups_weight(int o, int i, int in, float scale) {
-    int i0, i1;
-    float lambda;
-    ups_tap(o, in, scale, &i0, &i1, &lambda);
-    return (i0 == i ? 1.0f - lambda : 0.0f) + (i1 == i ? lambda : 0.0f);
-}
-
-// The output indices [*lo, *hi] that may touch input index i (a superset; weights decide).
-__device__ __forceinline__ void ups_range(int i, int in, int out, int* lo, int* hi) {
-    if (in == 1 || out == 1) {  // every output reads input 0 (scale 0), or the single output reads i0 = 0, i1 = 1
-        *lo = 0;
-        *hi = out - 1;
-        return;
-    }
-    const float inv = (float)(out - 1) / (float)(in - 1);
-    *lo = max(0, (int)floorf((float)(i - 1) * inv) - 1);
-    *hi = min(out - 1, (int)ceilf((float)(i + 1) * inv) + 1);
 }
 
 extern "C" __global__ void upsample_bilinear_backward(float* dx,        // [M, h, w]
@@ -67,18 +38,18 @@ extern "C" __global__ void upsample_bilinear_backward(float* dx,        // [M, h
     if (idx >= (long)M * h * w) return;
     const int ix = (int)(idx % w), iy = (int)(idx / w % h);
     const long m = idx / ((long)w * h);
-    const float sy = ups_scale(h, H), sx = ups_scale(w, W);
+    const float sy = bilinear_scale(h, H), sx = bilinear_scale(w, W);
     int ylo, yhi, xlo, xhi;
-    ups_range(iy, h, H, &ylo, &yhi);
-    ups_range(ix, w, W, &xlo, &xhi);
+    bilinear_range(iy, h, H, &ylo, &yhi);
+    bilinear_range(ix, w, W, &xlo, &xhi);
     float sum = 0.0f;
     for (int oy = ylo; oy <= yhi; oy++) {
-        const float wy = ups_weight(oy, iy, h, sy);
+        const float wy = bilinear_weight(oy, iy, h, sy);
         if (wy == 0.0f) continue;
         const float* row = dy + (m * H + oy) * W;
         float rowSum = 0.0f;
         for (int ox = xlo; ox <= xhi; ox++) {
-            const float wx = ups_weight(ox, ix, w, sx);
+            const float wx = bilinear_weight(ox, ix, w, sx);
             if (wx != 0.0f) rowSum += wx * row[ox];
         }
         sum += wy * rowSum;
