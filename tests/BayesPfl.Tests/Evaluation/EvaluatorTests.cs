@@ -53,6 +53,7 @@ public class EvaluatorTests(PipelineOracleFixture fx) : IClassFixture<PipelineOr
         var report = Evaluator.Run(detector, data);
         Assert.Equal(Categories, report.Categories.Select(c => c.Category));
         Assert.All(report.Categories.SelectMany(c => c.Values).Concat(report.Mean.Values), v => Assert.InRange(v, 0, 1));
+        // 12 digits: the same doubles averaged in possibly another summation order.
         for (var i = 0; i < CategoryMetrics.MetricNames.Length; i++)
             Assert.Equal(report.Categories.Average(c => c.Values[i]), report.Mean.Values[i], 12);
 
@@ -95,6 +96,7 @@ public class EvaluatorTests(PipelineOracleFixture fx) : IClassFixture<PipelineOr
         var b = new CategoryMetrics("b", 2, 2, 0.9, 0.7, 0.6, 0.6, 0.3, 0.2, 0.4);
         var mean = Evaluator.Mean([a, b]);
         double[] expected = [0.9, 0.7, 0.6, 0.7, 0.4, 0.3, 0.5];
+        // 12 digits: decimal literals are not exact in binary, so (0.8 + 0.6) / 2 is 0.7 only to rounding.
         for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], mean.Values[i], 12);
         Assert.Equal((2, 5), (mean.Normal, mean.Anomalous));
         var report = new EvaluationReport("r", DatasetLayout.MvTec, "cpu", [a, b], mean);
