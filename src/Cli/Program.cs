@@ -6,4 +6,5 @@ root.Subcommands.Add(DeviceCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(InferCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 return root.Parse(args).Invoke();
