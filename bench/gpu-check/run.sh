@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The GPU check, run on the GPU machine from the repository root: `bash bench/gpu-check/run.sh`.
+# Needs bench/gpu-check/bundle.tar.xz from prepare.sh (carried; the machine has no dotnet). Each step runs
+# under its own timeout and logs to $OUT as it goes; the whole stays under 6 minutes (DEADLINE seconds), and
+# $OUT/gpu-check.json sums it up at the end. Exits 0 when every GPU test ran and passed.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=${OUT:-$here/out}
+mkdir -p "$OUT"
+DEADLINE=${DEADLINE:-330}
+start=$(date +%s)
+steps="$OUT/steps.tsv"
+: > "$steps"
+
+# step NAME SECONDS CMD...: runs CMD under timeout, output to the console and $OUT/NAME.log.
+step() {
+    local name=$1 limit=$2; shift 2
+    local t0=$(date +%s%N) rc
+    echo "=== $name (timeout ${limit}s): $*"
+    timeout --kill-after=5 "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
+    rc=${PIPESTATUS[0]}
+    local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    printf '%s\t%s\t%s\n' "$name" "$rc" "$ms" >> "$steps"
+    echo "=== $name: exit $rc in ${ms} ms"
+}
+left() { echo $(( DEADLINE - ($(date +%s) - start) )); }
+
+bundle="$here/bundle"
+if [ -f "$here/bundle.tar.xz" ]; then
+    # Unpacked in place: the tests find the repository (tests/reference, the solution) above their binary.
+    step unpack 60 bash -c "rm -rf '$bundle' && tar -C '$here' -xJf '$here/bundle.tar.xz' && cat '$bundle/COMMIT'"
+fi
+export LD_LIBRARY_PATH="$bundle/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+step nvidia-smi 20 bash -c 'nvidia-smi && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$1"' nvidia-smi "$OUT/gpu.csv"
+# The oracle tests run /usr/bin/python3 (tests/BayesPfl.Tests/Infra/Oracle.cs); say which torch it sees.
+step python 30 bash -c 'for p in /usr/bin/python3 "$(command -v python3)"; do echo "$p:"; "$p" -c "import sys, torch; print(sys.version.split()[0], \"torch\", torch.__version__, \"cuda\", torch.cuda.is_available())"; done'
+step device 45 "$bundle/cli/bayespfl" device
+
+# The tests that need a real device (they skip with "no CUDA device" elsewhere): every method whose class or
+# name says Gpu, Cuda or Device, and the oracle theories that take a "gpu" backend row. FakeDriver runs the
+# Cli through dotnet, which this machine lacks.
+filter=(-method '*Gpu*' -method '*Cuda*' -method '*Device*'
+    -method 'BayesPfl.Tests.Head.HeadOracleTests.*' -method 'BayesPfl.Tests.Head.FullSizeHeadTests.*'
+    -method 'BayesPfl.Tests.Head.OracleBackwardTests.*' -method 'BayesPfl.Tests.Model.EmbeddingBackwardOracleTests.*'
+    -method- '*FakeDriver*')
+rm -f "$OUT/tests.xml"
+step tests "$(( $(left) > 30 ? $(left) : 30 ))" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \
+    "${filter[@]}" -xml "$OUT/tests.xml"
+
+python3 "$here/summary.py" "$OUT" "$(( $(date +%s) - start ))"
