@@ -34,7 +34,11 @@ export LD_LIBRARY_PATH="$bundle/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 step nvidia-smi 20 bash -c 'nvidia-smi && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$1"' nvidia-smi "$OUT/gpu.csv"
-# The oracle tests run /usr/bin/python3 (tests/BayesPfl.Tests/Infra/Oracle.cs); say which torch it sees.
+# The oracle tests run $BAYESPFL_PYTHON (default /usr/bin/python3, tests/BayesPfl.Tests/Infra/Oracle.cs): point it
+# at the first interpreter that imports torch, and say which torch each candidate sees.
+for cand in /usr/bin/python3 "$(command -v python3)"; do
+  if [ -n "$cand" ] && "$cand" -c "import torch" 2>/dev/null; then export BAYESPFL_PYTHON="$cand"; break; fi
+done
 step python 30 bash -c 'for p in /usr/bin/python3 "$(command -v python3)"; do echo "$p:"; "$p" -c "import sys, torch; print(sys.version.split()[0], \"torch\", torch.__version__, \"cuda\", torch.cuda.is_available())"; done'
 step device 45 "$bundle/cli/bayespfl" device
 

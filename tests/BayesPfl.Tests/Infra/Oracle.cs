@@ -10,7 +10,11 @@ namespace BayesPfl.Tests.Infra;
 /// </summary>
 public static class Oracle
 {
-    public const string Python = "/usr/bin/python3";
+    /// <summary>
+    /// Debian's python3 (where python3-torch lives) unless BAYESPFL_PYTHON names another interpreter, e.g. the
+    /// GPU machine's Python with its own PyTorch (bench/gpu-check/run.sh sets it).
+    /// </summary>
+    public static readonly string Python = Environment.GetEnvironmentVariable("BAYESPFL_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
     /// <summary>Runs `python3 tests/reference/SCRIPT --out FILE --seed S ARGS...` and opens FILE.</summary>
     public static SafeTensorsFile Run(string script, params string[] args)
