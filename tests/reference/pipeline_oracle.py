@@ -13,6 +13,10 @@ Metadata: clip (CLIP engine file), head (head file).
 dict {'MyModel': state_dict} of a module whose shared encoders/decoders are registered under several attribute
 paths (PFL_context.encoder is context_encoder, PFL_normal.encoder and PFL_abnormal.encoder are state_encoder, ...),
 so the state_dict lists aliases and the archive stores each storage once. Metadata: checkpoint (the .pth), head.
+
+--spread-seeds K (seed-spread statistics): additionally, for K noise seeds (torch.manual_seed(seed + 1000 + k)),
+redraw the first image's noise with torch.randn(3, R, C) (context, normal, abnormal: one image's slice of eps)
+and rerun it with fresh image-agnostic samples; adds spread.maps [K,S,S] and spread.p_img [K].
 """
 import argparse
 import os
@@ -36,6 +40,7 @@ p.add_argument("--image", type=int, default=56)
 p.add_argument("--patch", type=int, default=14)
 p.add_argument("--width", type=int, default=64)
 p.add_argument("--layers", type=int, default=4)
+p.add_argument("--spread-seeds", type=int, default=0, help="K noise seeds for the first image's spread (0: off)")
 a = p.parse_args()
 out_dir = os.path.dirname(os.path.abspath(a.out))
 torch.set_grad_enabled(False)
@@ -138,14 +143,17 @@ emb = w["token_embedding.weight"][ids]
 paths = a.images.split(",")
 eps = torch.randn(len(paths), 3, R, C)
 out, states = {"eps": eps}, None
-for i, path in enumerate(paths):
-    g, taps = vision(preprocess(path))
-    g64, e64 = g.double(), eps[i].double()
+
+
+def state_samples(e64):
+    return [bh.distribution(d(f"{s}.state"), "state_encoder", d(f"{s}.amor_u").view(K, C), d(f"{s}.amor_w").view(K, C),
+                            d(f"{s}.amor_b").view(K), e64[k])["zK"] for k, s in ((1, "PFL_normal"), (2, "PFL_abnormal"))]
+
+
+def run_image(g, taps, e64, states):
+    g64 = g.double()
     ctx = bh.distribution(g64, "context_encoder", amortised(g64, "amor_u").view(K, C), amortised(g64, "amor_w").view(K, C),
                           amortised(g64, "amor_b").view(K), e64[0])["zK"]
-    if states is None:   # image-agnostic samples: drawn at the first image, then cached
-        states = [bh.distribution(d(f"{s}.state"), "state_encoder", d(f"{s}.amor_u").view(K, C), d(f"{s}.amor_w").view(K, C),
-                                  d(f"{s}.amor_b").view(K), e64[k])["zK"] for k, s in ((1, "PFL_normal"), (2, "PFL_abnormal"))]
     blocks = torch.stack([torch.cat([d("prompt_context")[b] + ctx[r], d(name)[b] + zs[r]], 0)
                           for name, zs in (("prompt_state_normal", states[0]), ("prompt_state_abnormal", states[1]))
                           for r in range(R) for b in range(B)])
@@ -153,6 +161,25 @@ for i, path in enumerate(paths):
     seq = torch.cat([emb[0:1].expand(2 * M, 1, C), inject, emb[2:CTX - J + 1].expand(2 * M, CTX - J - 1, C)], dim=1)
     text = F.normalize(ct.text_features(seq, torch.full((2 * M,), eot)), dim=-1)
     p_img, amap = head_scores(g64, taps.double(), text.double())
+    return blocks, text, p_img, amap
+
+
+for i, path in enumerate(paths):
+    g, taps = vision(preprocess(path))
+    e64 = eps[i].double()
+    if states is None:   # image-agnostic samples: drawn at the first image, then cached
+        states = state_samples(e64)
+    blocks, text, p_img, amap = run_image(g, taps, e64, states)
     out.update({f"{i}.g": g, f"{i}.taps": taps, f"{i}.prompt_blocks": blocks, f"{i}.text": text, f"{i}.p_img": p_img, f"{i}.map": amap,
                 f"{i}.s_map": amap.flatten().topk(min(a.topk, amap.numel())).values.mean().view(1)})
+if a.spread_seeds > 0:
+    g, taps = vision(preprocess(paths[0]))
+    maps, probs = [], []
+    for k in range(a.spread_seeds):
+        torch.manual_seed(a.seed + 1000 + k)
+        e64 = torch.randn(3, R, C).double()
+        _, _, p_img, amap = run_image(g, taps, e64, state_samples(e64))
+        maps.append(amap)
+        probs.append(p_img.view(()))
+    out.update({"spread.maps": torch.stack(maps), "spread.p_img": torch.stack(probs)})
 st.save(a.out, out, {"clip": os.path.join(out_dir, "clip_weights.safetensors"), "head": os.path.join(out_dir, "head.weights.safetensors")})
