@@ -105,6 +105,17 @@ public class AnomalyDetectorTests(PipelineOracleFixture fx) : IClassFixture<Pipe
         Assert.Equal([6, 12, 18, 24], HeadFile.TapLayers(24, 4));
     }
 
+    [Theory]
+    [InlineData(80, "longer than the context length")]  // "X" + 80 words: more than 77 tokens before any splicing
+    [InlineData(70, "after splicing 10 vectors")]       // 73 tokens fit in 77, but the 10 prompt vectors push EOT (71) to 80
+    public void AClassNameThatOverflowsTheContextIsAClearError(int words, string expected)
+    {
+        using var detector = AnomalyDetector.Create(TestBackends.Cpu(), fx.ClipPath, fx.HeadPath, new DetectorOptions { Seed = 7 });
+        var name = string.Join(' ', Enumerable.Repeat("bottle", words));
+        var e = Assert.Throws<ArgumentException>(() => detector.Detect(fx.Images[0], name));
+        Assert.Contains(expected, e.Message);
+    }
+
     private void Close(string name, float[] actual, string oracle, double atol, double rtol) =>
         TensorAssert.Close(name, actual, fx.Debug.ReadFloats(oracle), atol, rtol);
 
