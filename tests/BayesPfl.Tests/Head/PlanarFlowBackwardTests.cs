@@ -110,21 +110,14 @@ public class PlanarFlowBackwardTests
         var db0 = FiniteDiff.RandomFloats(b.Length, 29);
         float[][] Run(IBackend be)
         {
-            using var tz0 = Put(be, "z0", z0, samples, dim);
-            using var tu = Put(be, "u", u, p, steps, dim);
-            using var tw = Put(be, "w", w, p, steps, dim);
-            using var tb = Put(be, "b", b, p, steps);
-            using var zK = be.Allocate(new Shape(samples, dim), "zK");
-            using var ld = be.Allocate(new Shape(samples), "logdet");
-            using var a = be.Allocate(new Shape(samples, steps), "a");
-            be.PlanarFlow(zK, ld, a, tz0, tu, tw, tb);
+            using var f = new PlanarFlowRun(be, z0, u, w, b, samples, p, steps, dim);
             using var tdzK = Put(be, "dzK", dzK, samples, dim);
             using var tdld = Put(be, "dlogdet", dld, samples);
             using var dz0 = Put(be, "dz0", BackwardChecks.NaNs(z0.Length), samples, dim);
             using var du = Put(be, "du", du0, p, steps, dim);
             using var dw = Put(be, "dw", dw0, p, steps, dim);
             using var db = Put(be, "db", db0, p, steps);
-            be.PlanarFlowBackward(dz0, du, dw, db, tdzK, tdld, a, tz0, tu, tw, tb);
+            be.PlanarFlowBackward(dz0, du, dw, db, tdzK, tdld, f.A, f.Z0, f.U, f.W, f.B);
             BackwardChecks.Guards(be);
             return [Get(be, dz0), Get(be, du), Get(be, dw), Get(be, db)];
         }

@@ -108,15 +108,8 @@ public class PlanarFlowTests
         var z0 = FiniteDiff.RandomFloats(samples * dim, 14);
         (float[] Z, float[] LogDet, float[] A) Run(IBackend be)
         {
-            using var tz0 = Put(be, "z0", z0, samples, dim);
-            using var tu = Put(be, "u", u, p, steps, dim);
-            using var tw = Put(be, "w", w, p, steps, dim);
-            using var tb = Put(be, "b", b, p, steps);
-            using var zK = be.Allocate(new Shape(samples, dim), "zK");
-            using var ld = be.Allocate(new Shape(samples), "logdet");
-            using var a = be.Allocate(new Shape(samples, steps), "a");
-            be.PlanarFlow(zK, ld, a, tz0, tu, tw, tb);
-            return (Get(be, zK), Get(be, ld), Get(be, a));
+            using var f = new PlanarFlowRun(be, z0, u, w, b, samples, p, steps, dim);
+            return (Get(be, f.ZK), Get(be, f.LogDet), Get(be, f.A));
         }
         using var emu = Backend(device);
         using var cpu = TestBackends.Cpu();
