@@ -11,8 +11,20 @@ namespace BayesPfl.Engine.Detection;
 /// </summary>
 public static class HeadFile
 {
-    public static HeadConfig InferConfig(SafeTensorsFile file) =>
-        InferConfig(name => file.Contains(name) ? file.Entry(name).Shape : null, file.Path);
+    /// <summary>Metadata key of a trained head file: "1" for a stage-1 head (image branch on normalise(g)), "2" otherwise.</summary>
+    public const string StageKey = "bayespfl.head_stage";
+
+    public static HeadConfig InferConfig(SafeTensorsFile file)
+    {
+        var config = InferConfig(name => file.Contains(name) ? file.Entry(name).Shape : null, file.Path);
+        if (!file.Metadata.TryGetValue(StageKey, out var stage)) return config;
+        return stage switch
+        {
+            "1" => config with { Stage2 = false },
+            "2" => config,
+            _ => throw new InvalidDataException($"{file.Path}: metadata {StageKey} is \"{stage}\", expected \"1\" or \"2\""),
+        };
+    }
 
     /// <summary>Sizes from the tensor shapes <paramref name="shapeOf"/> returns (null: no such tensor).</summary>
     public static HeadConfig InferConfig(Func<string, int[]?> shapeOf, string path)

@@ -23,22 +23,31 @@ public sealed class HeadWeights : IDisposable
     ];
 
     private readonly Dictionary<string, Tensor> tensors;
+    private readonly bool ownsTensors;
 
-    private HeadWeights(HeadConfig config, Dictionary<string, Tensor> tensors, float tauPixel, float tauImage)
+    private HeadWeights(HeadConfig config, Dictionary<string, Tensor> tensors, float tauPixel, float tauImage, bool ownsTensors = true)
     {
         Config = config;
         this.tensors = tensors;
         TauPixel = tauPixel;
         TauImage = tauImage;
+        this.ownsTensors = ownsTensors;
     }
+
+    /// <summary>
+    /// A non-owning view over tensors someone else keeps (training's <c>HeadParameters</c>): the inference
+    /// classes then read the very buffers the optimiser updates. Disposing the view frees nothing.
+    /// </summary>
+    public static HeadWeights View(HeadConfig config, IReadOnlyDictionary<string, Tensor> tensors, float tauPixel, float tauImage) =>
+        new(config, new Dictionary<string, Tensor>(tensors, StringComparer.Ordinal), tauPixel, tauImage, ownsTensors: false);
 
     public HeadConfig Config { get; }
 
-    /// <summary>temperature_pixel (log scale; the maps use exp).</summary>
-    public float TauPixel { get; }
+    /// <summary>temperature_pixel (log scale; the maps use exp). Settable so a training view follows the optimiser.</summary>
+    public float TauPixel { get; set; }
 
     /// <summary>temperature_image (log scale; the logits use exp).</summary>
-    public float TauImage { get; }
+    public float TauImage { get; set; }
 
     public Tensor this[string name] =>
         tensors.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"head weights have no tensor '{name}'");
@@ -117,7 +126,7 @@ public sealed class HeadWeights : IDisposable
     }
 
     /// <summary>w[rows, taps·cols] → [taps, rows, cols]: block j holds the columns that multiply tap j.</summary>
-    private static float[] SplitColumns(float[] w, int rows, int taps, int cols)
+    internal static float[] SplitColumns(float[] w, int rows, int taps, int cols)
     {
         var result = new float[w.Length];
         for (var j = 0; j < taps; j++)
@@ -126,10 +135,21 @@ public sealed class HeadWeights : IDisposable
         return result;
     }
 
+    /// <summary>The inverse of <see cref="SplitColumns"/>: [taps, rows, cols] → the checkpoint's [rows, taps·cols].</summary>
+    internal static float[] JoinColumns(float[] blocks, int rows, int taps, int cols)
+    {
+        var result = new float[blocks.Length];
+        for (var j = 0; j < taps; j++)
+            for (var r = 0; r < rows; r++)
+                Array.Copy(blocks, ((long)j * rows + r) * cols, result, (long)r * taps * cols + j * cols, cols);
+        return result;
+    }
+
     private static string Text(int[] shape) => "[" + string.Join(",", shape) + "]";
 
     public void Dispose()
     {
+        if (!ownsTensors) return;
         foreach (var t in tensors.Values) t.Dispose();
     }
 }
