@@ -32,9 +32,11 @@ public sealed class AnomalyDetector : IDisposable
     private readonly BayesHead head;
     private readonly DetectorOptions options;
     private readonly int[] tapLayers;
+    private readonly bool ownsWeights;
 
-    private AnomalyDetector(IBackend backend, ClipWeights clip, HeadWeights headWeights, DetectorOptions options)
+    private AnomalyDetector(IBackend backend, ClipWeights clip, HeadWeights headWeights, DetectorOptions options, bool ownsWeights = true)
     {
+        this.ownsWeights = ownsWeights;
         this.backend = backend;
         this.clip = clip;
         this.headWeights = headWeights;
@@ -101,6 +103,20 @@ public sealed class AnomalyDetector : IDisposable
             clip.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A detector over weights already on <paramref name="backend"/> (training's validation: the frozen CLIP and a
+    /// view of the parameters being trained), loading no file. It owns none of them: disposing it frees only its
+    /// own buffers. <see cref="DetectorOptions.Device"/> is ignored.
+    /// </summary>
+    public static AnomalyDetector Over(IBackend backend, ClipWeights clip, HeadWeights headWeights, DetectorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        ArgumentNullException.ThrowIfNull(headWeights);
+        if (options.Samples <= 0) throw new ArgumentOutOfRangeException(nameof(options), options.Samples, "DetectorOptions.Samples must be positive");
+        HeadFile.CheckAgainst(headWeights.Config, clip.Config, "(head parameters)", "(CLIP weights)");
+        return new AnomalyDetector(backend, clip, headWeights, options, ownsWeights: false);
     }
 
     /// <summary>Forget the cached image-agnostic samples; the next image draws new ones (spec 5.5).</summary>
@@ -184,6 +200,7 @@ public sealed class AnomalyDetector : IDisposable
         head.Dispose();
         text.Dispose();
         vision.Dispose();
+        if (!ownsWeights) return;
         headWeights.Dispose();
         clip.Dispose();
         backend.Dispose();
