@@ -65,7 +65,7 @@ public sealed class Trainer : IDisposable
         if (finished) return;
         control.Restore(s.Stage, s.Best, s.Bad, s.EpochsDone);
         Replace(NewOptimizer(s.Stage));
-        //TrainerCheckpoint.RestoreMoments(s, opt, path);
+        TrainerCheckpoint.RestoreMoments(s, opt, path);
     }
 
     public TrainerResult Run(CancellationToken cancel = default)
@@ -116,33 +116,36 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
         long images = 0;
-        var batch = 0;
+        int batch = 0, steps = 0;
         foreach (var b in data.Epoch(epoch, 0))
         {
             cancel.ThrowIfCancellationRequested();
+            batch++;
+            // Every image of the batch was unreadable (the loader warned): no step, no draw, nothing to learn from.
+            if (b.Count == 0) continue;
             P.ZeroGrads();
             var bank = TrainerRng.BankIndex(options.Seed, globalStep, P.Config.Bank);
             var noise = TrainerRng.Noise(options.Seed, globalStep, b.Count, P.Config.Embed);
             var losses = step.Run(b, bank, noise, stage);
             if (!double.IsFinite(losses.Total))
-                throw new InvalidOperationException($"epoch {epoch}, batch {batch} (global step {globalStep}): the loss is {losses.Total}; training diverged");
+                throw new InvalidOperationException($"epoch {epoch}, batch {batch - 1} (global step {globalStep}): the loss is {losses.Total}; training diverged");
             var lr = stage == TrainingStage.One ? schedule.ForUpdate(globalStep + 1) : 1.0;
             opt.Update(lr);
             globalStep++;
-            batch++;
             lossSum += losses.Total;
+            steps++;
             images += b.Count;
             var seconds = clock.Elapsed.TotalSeconds;
             var remaining = (long)(options.MaxEpochs - control.EpochsDone) * data.BatchesPerEpoch - batch;
             var info = new TrainerStep(epoch, batch - 1, data.BatchesPerEpoch, globalStep, stage, bank, losses,
                 stage == TrainingStage.One ? lr * ParamGroups.BaseLr(ParamGroup.Prompts) : ParamGroups.StageTwoLr,
-                images / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(seconds / batch * remaining));
+                images / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(seconds / steps * remaining));
             log.Step(info);
             options.OnStep?.Invoke(info);
         }
         if (batch != data.BatchesPerEpoch)
             throw new InvalidOperationException($"epoch {epoch} gave {batch} batches, the data source promised {data.BatchesPerEpoch}");
-        return lossSum / batch;
+        return steps == 0 ? double.NaN : lossSum / steps;
     }
 
     /// <summary>Frees the moments of the optimiser being replaced (device memory on a GPU backend).</summary>

@@ -39,7 +39,7 @@ internal sealed class TrainerLog : IDisposable
         w.WriteString("type", "epoch");
         w.WriteNumber("epoch", e.Epoch);
         w.WriteNumber("stage", (int)e.Stage);
-        w.WriteNumber("mean_loss", e.MeanLoss);
+        Number(w, "mean_loss", e.MeanLoss);
         Number(w, "pixel_ap", e.Metrics.PixelAp);
         Number(w, "image_ap", e.Metrics.ImageAp);
         w.WriteString("action", e.Action.ToString());

@@ -15,7 +15,7 @@ internal sealed class FakeStep : ITrainStep
 {
     public static readonly HeadConfig Tiny = new() { Embed = 8, Hidden = 4, VisionWidth = 3, Steps = 2, Bank = 3, Tokens = 2, FuseHidden = 5, RcaHeads = 2 };
 
-    public FakeStep(IBackend backend, ulong initSeed) => Parameters = HeadParameters.Initialize(backend, Tiny, initSeed);
+    public FakeStep(IBackend backend, ulong initSeed, HeadConfig? config = null) => Parameters = HeadParameters.Initialize(backend, config ?? Tiny, initSeed);
 
     public HeadParameters Parameters { get; }
 
@@ -23,7 +23,7 @@ internal sealed class FakeStep : ITrainStep
 
     public StepLosses Run(TrainBatch batch, int bankIndex, ReadOnlySpan<float> noise, TrainingStage stage)
     {
-        if (noise.Length != (batch.Count + 2) * Tiny.Embed) throw new ArgumentException($"noise has {noise.Length} values");
+        if (noise.Length != (batch.Count + 2) * Parameters.Config.Embed) throw new ArgumentException($"noise has {noise.Length} values");
         Calls.Add((bankIndex, batch.Count));
         var pixels = batch.Images.Average() + batch.Labels.Sum();
         double loss = 0;
