@@ -55,8 +55,9 @@ internal sealed class FakeStep : ITrainStep
     public void Dispose() => Parameters.Dispose();
 }
 
-/// <summary>Batches that are a pure function of (epoch, batch); optionally throws at one (epoch, batch) to simulate a kill.</summary>
-internal sealed class FakeBatches(int batchesPerEpoch, (int Epoch, int Batch)? killAt = null) : IBatchSource
+/// <summary>Batches that are a pure function of (epoch, batch); optionally throws at one (epoch, batch) to simulate a kill,
+/// or gives an empty batch at one (all its images unreadable).</summary>
+internal sealed class FakeBatches(int batchesPerEpoch, (int Epoch, int Batch)? killAt = null, (int Epoch, int Batch)? emptyAt = null) : IBatchSource
 {
     public int BatchesPerEpoch => batchesPerEpoch;
 
@@ -65,7 +66,7 @@ internal sealed class FakeBatches(int batchesPerEpoch, (int Epoch, int Batch)? k
         for (var b = startBatch; b < batchesPerEpoch; b++)
         {
             if (killAt == (epoch, b)) throw new SimulatedKill($"killed in epoch {epoch} at batch {b}");
-            var n = 1 + (epoch + b) % 2;
+            var n = emptyAt == (epoch, b) ? 0 : 1 + (epoch + b) % 2;
             var images = Enumerable.Range(0, n * 3 * 4 * 4).Select(i => (float)Math.Sin(i + 7 * epoch + 3 * b)).ToArray();
             yield return new TrainBatch(images, new float[n * 4 * 4], Enumerable.Range(0, n).Select(i => (i + b) % 2).ToArray(),
                 Enumerable.Repeat("thing", n).ToArray(), Enumerable.Range(0, n).ToArray(), 4);

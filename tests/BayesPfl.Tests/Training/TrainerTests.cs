@@ -24,15 +24,20 @@ public class TrainerTests
 
     private sealed class Run : IDisposable
     {
-        public Run(string outDir, ulong initSeed = 5, int maxEpochs = 30, (int, int)? killAt = null, ScriptedValidator? validator = null)
+        public Run(string outDir, ulong initSeed = 5, int maxEpochs = 30, (int, int)? killAt = null, ScriptedValidator? validator = null,
+            (int, int)? emptyAt = null)
         {
             Backend = TestBackends.Cpu();
             Step = new FakeStep(Backend, initSeed);
             Validator = validator ?? new ScriptedValidator(PixelAp, ImageAp);
-            Trainer = new Trainer(Step, new FakeBatches(Batches, killAt), Validator, new TrainerOptions
+            Trainer = new Trainer(Step, new FakeBatches(Batches, killAt, emptyAt), Validator, new TrainerOptions
             {
                 OutDir = outDir, Seed = 42, MaxEpochs = maxEpochs,
-                OnStep = s => Losses.Add((s.GlobalStep, s.Losses.Total)),
+                OnStep = s =>
+                {
+                    Losses.Add((s.GlobalStep, s.Losses.Total));
+                    Steps.Add(s);
+                },
                 OnEpoch = e =>
                 {
                     Epochs.Add(e);
@@ -50,6 +55,8 @@ public class TrainerTests
         public Trainer Trainer { get; }
 
         public List<(long Step, double Loss)> Losses { get; } = new();
+
+        public List<TrainerStep> Steps { get; } = new();
 
         public List<TrainerEpoch> Epochs { get; } = new();
 
@@ -75,6 +82,12 @@ public class TrainerTests
         Assert.Equal(12, result.Epochs);
         Assert.Equal(12 * Batches, result.Steps);
         Assert.Equal(TrainingStage.Two, result.BestStage);
+
+        // LambdaLR stepping: the first update runs at multiplier 0; stage 2 runs at its constant 1e-4.
+        Assert.Equal(0, run.Steps[0].Lr);
+        Assert.Equal(new LrSchedule(Batches).ForUpdate(2) * 1e-3, run.Steps[1].Lr);
+        Assert.All(run.Steps.Where(s => s.Stage == TrainingStage.Two), s => Assert.Equal(ParamGroups.StageTwoLr, s.Lr));
+        Assert.All(run.Steps, s => Assert.True(s.ImagesPerSecond > 0 && s.Eta >= TimeSpan.Zero, $"step {s.GlobalStep}: {s.ImagesPerSecond} img/s, ETA {s.Eta}"));
 
         // The switch restores epoch 1's parameters, then stage 2 moves only class_mapping, image_mapping, fuse.
         foreach (var (name, best) in run.Params[1])
@@ -183,6 +196,16 @@ public class TrainerTests
         Assert.ThrowsAny<IOException>(() => run.Trainer.Run(TestContext.Current.CancellationToken));
         Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp-*", SearchOption.AllDirectories));
         Assert.False(File.Exists(Path.Combine(dir, Trainer.FinalHeadName)));
+    }
+
+    [Fact]
+    public void AnEmptyBatchIsSkippedWithoutAStep()
+    {
+        using var run = new Run(Repo.TempDir("trainer"), maxEpochs: 2, emptyAt: (1, 1));
+        var result = run.Trainer.Run(TestContext.Current.CancellationToken);
+        Assert.Equal(2 * Batches - 1, result.Steps);
+        Assert.Equal(2 * Batches - 1, run.Step.Calls.Count);
+        Assert.All(run.Step.Calls, c => Assert.True(c.Images > 0));
     }
 
     [Fact]
