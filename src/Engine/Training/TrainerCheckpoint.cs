@@ -53,7 +53,11 @@ public static class TrainerCheckpoint
     {
         var s = new TrainingState
         {
-            AdamStep = opt.Step, Stage = control.Stage, Best = control.Best, Bad = control.Bad, EpochsDone = control.EpochsDone,
+            AdamStep = opt.Step,
+            Stage = control.Stage,
+            Best = control.Best,
+            Bad = control.Bad,
+            EpochsDone = control.EpochsDone,
             Rng = counters.ToBytes(),
         };
         var host = p.ToHost();

@@ -32,7 +32,9 @@ public class TrainerTests
             Validator = validator ?? new ScriptedValidator(PixelAp, ImageAp);
             Trainer = new Trainer(Step, new FakeBatches(Batches, killAt, emptyAt), Validator, new TrainerOptions
             {
-                OutDir = outDir, Seed = 42, MaxEpochs = maxEpochs,
+                OutDir = outDir,
+                Seed = 42,
+                MaxEpochs = maxEpochs,
                 OnStep = s =>
                 {
                     Losses.Add((s.GlobalStep, s.Losses.Total));
