@@ -39,10 +39,10 @@ public sealed class PromptFlowTraining : IDisposable
     {
         var cfg = p.Config;
         int n = g.Shape.Rows, c = cfg.Embed;
-        if (g.Shape != new Shape(n, c)) throw new ArgumentException($"PromptFlowTraining.Forward: g {g.Shape}, expected [N,{c}]");
-        if (eps.Shape != new Shape(n + 2, c)) throw new ArgumentException($"PromptFlowTraining.Forward: eps {eps.Shape}, expected [{n + 2},{c}] for g {g.Shape}");
+        if (!g.Shape.Equals(new Shape(n, c))) throw new ArgumentException($"PromptFlowTraining.Forward: g {g.Shape}, expected [N,{c}]");
+        if (!eps.Shape.Equals(new Shape(n + 2, c))) throw new ArgumentException($"PromptFlowTraining.Forward: eps {eps.Shape}, expected [{n + 2},{c}] for g {g.Shape}");
         var blockShape = new Shape(2 * cfg.Bank * n, 2 * cfg.Tokens, c);
-        if (blocks.Shape != blockShape) throw new ArgumentException($"PromptFlowTraining.Forward: blocks {blocks.Shape}, expected {blockShape}");
+        if (!blocks.Shape.Equals(blockShape)) throw new ArgumentException($"PromptFlowTraining.Forward: blocks {blocks.Shape}, expected {blockShape}");
         if (saved?.N != n)
         {
             saved?.Dispose();
