@@ -188,8 +188,14 @@ public class PromptFlowTrainingTests(ITestOutputHelper output)
         int M(string key) => int.Parse(f.Metadata[key]);
         var config = new HeadConfig
         {
-            Embed = M("embed"), Hidden = M("hidden"), Steps = M("steps"), Bank = M("bank"), Tokens = M("tokens"),
-            VisionWidth = 5, FuseHidden = 3, Stage2 = false,
+            Embed = M("embed"),
+            Hidden = M("hidden"),
+            Steps = M("steps"),
+            Bank = M("bank"),
+            Tokens = M("tokens"),
+            VisionWidth = 5,
+            FuseHidden = 3,
+            Stage2 = false,
         };
         var p = HeadParameters.Initialize(be, config, 1);
         var host = p.ToHost();
