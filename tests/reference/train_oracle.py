@@ -143,8 +143,8 @@ for s in ("PFL_normal", "PFL_abnormal"):
 Wf["fuse.fuse_modules.weight"], Wf["fuse.fuse_modules.bias"] = lin(Hf, L * Cv)
 Wf["fuse.compress.weight"], Wf["fuse.compress.bias"] = lin(1, Hf)
 Wf["fuse.post_process.weight"], Wf["fuse.post_process.bias"] = lin(C, Hf)
-wq, Wf["RCA.q_proj_pre.bias"] = lin(C, C)
-Wf["RCA.q_proj_pre.weight"] = wq[:, :, None]
+wq, bq = lin(C, C)
+Wf["RCA.q_proj_pre.weight"], Wf["RCA.q_proj_pre.bias"] = wq[:, :, None], bq   # HeadWeights.Table order
 for j in range(L):
     Wf[f"RCA.linear_proj.{j}.weight"] = lin(C, Cv)[0]
 for m in ("class_mapping", "image_mapping"):

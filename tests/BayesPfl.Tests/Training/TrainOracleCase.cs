@@ -47,7 +47,7 @@ public sealed class TrainOracleCase : IDisposable
 
     private const string Script = "train_oracle.py", Grad0Prefix = "out.grad0.";
 
-    /// <summary>Another case, e.g. "--steps", "3", "--batch", "2", "--dtype", "float32", "--seed" is chosen by <see cref="Oracle"/>.</summary>
+    /// <summary>Another case, e.g. ("--steps", "3", "--batch", "2", "--dtype", "float32"); <see cref="Oracle"/> picks the seed.</summary>
     public static TrainOracleCase Create(params string[] args) => new(Oracle.Run(Script, args));
 
     public SafeTensorsFile File { get; }
@@ -78,7 +78,7 @@ public sealed class TrainOracleCase : IDisposable
     /// <summary>1-based vision layers tapped (HeadFile.TapLayers of the config).</summary>
     public int[] TapLayers { get; }
 
-    /// <summary>Every trainable tensor, in the head file's (HeadWeights.Table) order.</summary>
+    /// <summary>Every trainable tensor, in HeadWeights.Table order (the order of HeadParameters.Names).</summary>
     public string[] ParameterNames { get; }
 
     /// <summary>Step t's batch: images [N,3,H,H] already CLIP-normalised, masks [N,H,H] 0/1, labels, prompt names.</summary>
