@@ -6,7 +6,8 @@ PFL_*.amor_u/amor_w [1,K,C], amor_b [1,K]), with scales that keep the planar tan
 saturation so that every gradient is exercised; g, eps (rows 0..N-1 context, N normal, N+1 abnormal) and the
 upstream dblocks likewise. Everything is then computed in float64 on exactly those values. Stored: the inputs
 (F32), blocks and L_dist (F64), and the gradient of each parameter as d/<name> (F64).
-Restated math: Encoder mu = MLP3_m(x), v = exp(0.5 MLP3_h(x)) used as the variance; z0 = mu + sqrt(v) eps;
+The math is bayes_torch.py's (encoder, planar_flow, context_flow_params, log_q0), composed here as
+the module does: Encoder mu = MLP3_m(x), v = exp(0.5 MLP3_h(x)) used as the variance; z0 = mu + sqrt(v) eps;
 planar steps z += u tanh(w.z + b), logdet += log(|1 + (1 - tanh^2)(w.u)| + 1e-5); context u, w, b = Linear(g)
 per image; states from the shared state_encoder on their own state vector with free u, w, b, one sample for the
 batch; KL terms without the 2 pi constants, the states' log-det divided by N; L_dist = 0.01 (KL_ctx + KL_nrm +
@@ -16,8 +17,8 @@ import argparse
 import math
 
 import torch
-import torch.nn.functional as F
 
+import bayes_torch as bt
 import st
 
 p = argparse.ArgumentParser()
@@ -74,44 +75,19 @@ out["g"], out["eps"], out["dblocks"] = g32, eps32, dblocks32
 g, eps, dblocks = g32.double(), eps32.double(), dblocks32.double()
 
 
-def run_mlp3(x, prefix):
-    for i in (0, 2):
-        x = F.softplus(x @ params[f"{prefix}.module.{i}.weight"].T + params[f"{prefix}.module.{i}.bias"])
-    return x @ params[f"{prefix}.module.4.weight"].T + params[f"{prefix}.module.4.bias"]
-
-
-def encode(enc, x):
-    return run_mlp3(x, f"{enc}.weight_mean"), torch.exp(0.5 * run_mlp3(x, f"{enc}.weight_log_variance"))
-
-
-def planar(z, u, w, b):  # z [R,C]; u, w [R,K,C]; b [R,K]
-    logdet = torch.zeros(z.shape[0], dtype=torch.float64)
-    for k in range(K):
-        t = torch.tanh((w[:, k] * z).sum(1) + b[:, k])
-        logdet = logdet + torch.log(torch.abs(1 + (1 - t * t) * (w[:, k] * u[:, k]).sum(1)) + 1e-5)
-        z = z + u[:, k] * t[:, None]
-    return z, logdet
-
-
 def kl(mu, v, z0, zk, logdet, qa, qb):
-    logq = (-0.5 * (torch.log(v) + (z0 - mu) ** 2 / v)).sum()
-    logp = (-0.5 * zk ** 2).sum()
-    return qa * (logq - logp) - qb * logdet.sum()
+    return qa * (bt.log_q0(mu, v, z0) + 0.5 * (zk ** 2).sum(-1)).sum() - qb * logdet.sum()
 
 
-def amortised(name):
-    return g @ params[f"PFL_context.{name}.weight"].T + params[f"PFL_context.{name}.bias"]
-
-
-mu, v = encode("context_encoder", g)
+mu, v = bt.encoder(params, "context_encoder", g)
 z0 = mu + torch.sqrt(v) * eps[:N]
-zc, ld = planar(z0, amortised("amor_u").reshape(N, K, C), amortised("amor_w").reshape(N, K, C), amortised("amor_b"))
+zc, ld = bt.planar_flow(z0, *bt.context_flow_params(params, g, K))
 l_dist = kl(mu, v, z0, zc, ld, 1 / N, 1 / N)
 states = []
 for row, s in ((N, "PFL_normal"), (N + 1, "PFL_abnormal")):
-    mu, v = encode("state_encoder", params[f"{s}.state"])
+    mu, v = bt.encoder(params, "state_encoder", params[f"{s}.state"])
     z0 = mu + torch.sqrt(v) * eps[row:row + 1]
-    zs, ld = planar(z0, params[f"{s}.amor_u"], params[f"{s}.amor_w"], params[f"{s}.amor_b"])
+    zs, ld = bt.planar_flow(z0, params[f"{s}.amor_u"], params[f"{s}.amor_w"], params[f"{s}.amor_b"])
     l_dist = l_dist + kl(mu, v, z0, zs, ld, 1.0, 1 / N)
     states.append((params[f"prompt_state_{s[4:]}"], zs[0]))
 l_dist = 0.01 * l_dist
