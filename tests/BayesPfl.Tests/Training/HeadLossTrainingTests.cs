@@ -119,6 +119,19 @@ public class HeadLossTrainingTests(HeadLossOracle fx) : IClassFixture<HeadLossOr
         ExpectParameterGradients(c, "s2.grad.");
     }
 
+    [Fact]
+    public void RejectsBadArguments()
+    {
+        using var c = new Case(TestBackends.Cpu(), fx);
+        var bank = c.Params.Config.Bank;
+        var e = Assert.ThrowsAny<Exception>(() => c.Training.Run(c.DText, c.Text, c.G, c.Taps, c.Labels, c.Masks, bank, TrainingStage.One));
+        Assert.Contains("bank index", e.Message);
+        e = Assert.ThrowsAny<Exception>(() => c.Training.Run(c.DText, c.Text, c.G, c.Taps.Take(3).ToArray(), c.Labels, c.Masks, 0, TrainingStage.One));
+        Assert.Contains("taps", e.Message);
+        e = Assert.ThrowsAny<Exception>(() => c.Training.Run(c.DText, c.Text, c.G, c.Taps, c.Labels[1..], c.Masks, 0, TrainingStage.One));
+        Assert.Contains("labels", e.Message);
+    }
+
     /// <summary>A rerun on the same inputs gives bitwise the same losses, text gradient and parameter gradients.</summary>
     [Theory]
     [InlineData("cpu")]
