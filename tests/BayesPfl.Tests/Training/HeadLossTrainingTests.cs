@@ -102,6 +102,8 @@ public class HeadLossTrainingTests(HeadLossOracle fx) : IClassFixture<HeadLossOr
         Expect(c.Backend, "s1.orth", [l.Orth], 1e-6, 1e-5);
         ExpectGradient(c.Backend, "s1.dtext", c.DText);
         ExpectParameterGradients(c, "s1.grad.");
+        // The memory plan's number covers at least the full-size logits and their gradient ([N,2,S,S] each).
+        Assert.True(c.Training.SavedBytes >= 2 * 2 * 4 * c.Masks.Length, $"SavedBytes {c.Training.SavedBytes}");
     }
 
     [Theory]
