@@ -99,8 +99,13 @@ public sealed class TrainingSet
 
     private static (int, int) Size(Image8 image) => (image.Width, image.Height);
 
-    internal static string SkipMessage(string image, string file, Exception e) =>
-        $"skipped {image}: {(file == image ? "" : $"its mask {file} ")}cannot be read ({e.Message})";
+    /// <summary>"skipped IMAGE: ..." naming the image and, when the mask was at fault, the mask (the image IO's
+    /// messages start with the file's path already).</summary>
+    internal static string SkipMessage(string image, string file, Exception e)
+    {
+        var reason = e.Message.StartsWith(file, StringComparison.Ordinal) ? e.Message : $"{file}: {e.Message}";
+        return file == image ? $"skipped {reason}" : $"skipped {image}: its mask {reason}";
+    }
 
     /// <summary>The failures that mean "this file is broken or gone", as opposed to bugs or resource exhaustion.</summary>
     internal static bool IsBadFile(Exception e) => e is InvalidDataException or IOException or UnauthorizedAccessException;
