@@ -13,7 +13,6 @@ public sealed class AugmentRandom
     public const long ShufflePosition = -1;
 
     private ulong state;
-    private double spare = double.NaN;
 
     public AugmentRandom(ulong seed, long epoch, long position)
     {
@@ -36,22 +35,6 @@ public sealed class AugmentRandom
 
     /// <summary>Uniform integer in [lo, hiInclusive], as Python's random.randint.</summary>
     public int Int(int lo, int hiInclusive) => lo + (int)(Uniform() * ((long)hiInclusive - lo + 1));
-
-    /// <summary>N(0, 1) by the Box–Muller transform in double, both outputs used in turn.</summary>
-    public double Normal()
-    {
-        if (!double.IsNaN(spare))
-        {
-            var s = spare;
-            spare = double.NaN;
-            return s;
-        }
-        var u1 = ((NextBits() >> 11) + 1) * (1.0 / (1UL << 53));
-        var u2 = Uniform();
-        var radius = Math.Sqrt(-2.0 * Math.Log(u1));
-        spare = radius * Math.Sin(2 * Math.PI * u2);
-        return radius * Math.Cos(2 * Math.PI * u2);
-    }
 
     /// <summary>Fisher–Yates shuffle in place.</summary>
     public void Shuffle<T>(Span<T> items)

@@ -80,15 +80,17 @@ public static class ColorJitter
 
     private const int HsvShift = 12;
 
+    // OpenCV's division tables: sdiv[v] = round(255·2^12 / v), hdiv[d] = round(180·2^12 / (6 d)), 0 at 0.
+    private static readonly int[] SatDiv = [.. Enumerable.Range(0, 256).Select(v => v == 0 ? 0 : (int)Math.Round((255 << HsvShift) / (double)v))];
+    private static readonly int[] HueDiv = [.. Enumerable.Range(0, 256).Select(d => d == 0 ? 0 : (int)Math.Round((180 << HsvShift) / (6.0 * d)))];
+
     /// <summary>cv2 RGB2HSV for 8 bits, with its fixed-point division tables.</summary>
     private static (int H, byte S, byte V) ToHsv(int r, int g, int b)
     {
         int v = Math.Max(r, Math.Max(g, b)), diff = v - Math.Min(r, Math.Min(g, b));
-        var sdiv = v == 0 ? 0 : (int)Math.Round((255 << HsvShift) / (double)v);
-        var hdiv = diff == 0 ? 0 : (int)Math.Round((180 << HsvShift) / (6.0 * diff));
-        var s = (diff * sdiv + (1 << (HsvShift - 1))) >> HsvShift;
+        var s = (diff * SatDiv[v] + (1 << (HsvShift - 1))) >> HsvShift;
         var h = v == r ? g - b : v == g ? b - r + 2 * diff : r - g + 4 * diff;
-        h = (h * hdiv + (1 << (HsvShift - 1))) >> HsvShift;
+        h = (h * HueDiv[diff] + (1 << (HsvShift - 1))) >> HsvShift;
         if (h < 0) h += 180;
         return (h, (byte)s, (byte)v);
     }

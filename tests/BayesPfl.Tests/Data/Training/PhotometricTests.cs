@@ -39,6 +39,19 @@ public class PhotometricTests
     }
 
     [Fact]
+    public void NoiseQuantilesAreTheStandardNormals()
+    {
+        var table = Photometric.NormalQuantiles.Value;
+        // scipy.stats.norm.ppf((i + 0.5) / 65536); the table is float, so 1e-6 absolute (float resolution near 4.3
+        // is 5e-7; Acklam's approximation adds under 4e-9).
+        foreach (var (i, ppf) in new[] { (0, -4.324919040826045), (1000, -2.1631084815747497), (32768, 1.9124056051512087e-05), (60000, 1.375649887283797) })
+            Assert.InRange(table[i], ppf - 1e-6, ppf + 1e-6);
+        // Equal-probability cells: mean 0 by symmetry, variance 1 less the tails beyond 4.3 (about 2e-5).
+        Assert.InRange(table.Average(v => (double)v), -1e-6, 1e-6);
+        Assert.InRange(table.Average(v => (double)v * v), 0.9999, 1.0);
+    }
+
+    [Fact]
     public void BlursPreserveConstantsAndSpreadAnImpulseByTheirKernels()
     {
         Assert.All(Photometric.BoxBlur(Solid(6, 5, 7, 80, 200), 3).Pixels.Chunk(3), p => Assert.Equal([7, 80, 200], p));
