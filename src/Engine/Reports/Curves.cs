@@ -137,3 +137,15 @@ internal struct PointAccumulator(long positives, long negatives, double resoluti
         return kept;
     }
 }
+
+/// <summary>A category's curves: image level on the fused score its image metrics use (spec 8), pixel level on the
+/// blurred maps.</summary>
+public sealed record CategoryCurves(string Category, Curve Image, Curve Pixel)
+{
+    public static CategoryCurves Of(Evaluation.CategoryOutputs o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        var fused = ImageScore.Fuse(o.PImg, o.SMap).Select(v => (float)v).ToArray();
+        return new CategoryCurves(o.Category, Curve.Of(fused, o.Labels), Curve.Of(o.Maps, o.Masks));
+    }
+}
