@@ -1,11 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
-using BayesPfl.Engine.Data.Images;
 using BayesPfl.Engine.Detection;
 using BayesPfl.Engine.Reports;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace BayesPfl.Cli;
 
@@ -69,6 +66,7 @@ internal static class InferCommand
         InferThresholds thresholds;
         try
         {
+            if (string.IsNullOrWhiteSpace(className)) throw new ArgumentException("--class is empty; give the object category, e.g. bottle");
             thresholds = InferThresholds.Resolve(threshold, pixelThreshold, headPath, className);
             detector = AnomalyDetector.Load(clipPath, headPath, new DetectorOptions { Device = device });
         }
@@ -95,6 +93,12 @@ internal static class InferCommand
                 catch (Exception e) when (e is IOException or InvalidDataException or UnknownImageFormatException or NotSupportedException or UnauthorizedAccessException)
                 {
                     Fail($"{file}: {e.Message}");
+                }
+                catch (ArgumentException e)
+                {
+                    // The class name does not fit the model (e.g. it overflows the text context): every image would fail alike.
+                    Console.Error.WriteLine($"bayespfl infer: {e.Message}");
+                    return 1;
                 }
             }
             try

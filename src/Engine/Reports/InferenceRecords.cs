@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using BayesPfl.Engine.Data.Images;
 using BayesPfl.Engine.Detection;
@@ -64,7 +65,7 @@ public sealed class InferenceRecords(string? dir, string className, double image
     private string Json(AnomalyResult d, float score, bool anomalous, string mapFile, string overlayFile)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("path", d.Path);

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace BayesPfl.Engine.Reports;
@@ -11,7 +12,8 @@ public sealed record CategoryThreshold(string Category, int Normal, int Anomalou
 /// The threshold sidecar of a head file, <c>&lt;head&gt;.threshold.json</c> next to it: the F1-adaptive image and pixel
 /// thresholds fitted by `eval --save-threshold` on a labelled set, pooled over its categories and per category, with
 /// the score they apply to (<see cref="ImageDecision"/>) and where they came from. `infer` uses the entry of its
-/// --class when there is one and the pooled thresholds otherwise. Written atomically; NaN is stored as null.
+/// --class when there is one and the pooled thresholds otherwise. Written atomically; NaN is stored as null; strings
+/// are not HTML-escaped (the file is read by people and JSON parsers, not embedded in pages).
 /// </summary>
 public sealed record ThresholdFile(double ImageThreshold, double ImageF1, double PixelThreshold, double PixelF1,
     string Dataset, string Layout, IReadOnlyList<CategoryThreshold> Categories)
@@ -40,7 +42,7 @@ public sealed record ThresholdFile(double ImageThreshold, double ImageF1, double
     public string ToJson()
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("format", Format);
