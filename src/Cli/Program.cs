@@ -7,4 +7,5 @@ root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(ValidateCommand.Create());
 return root.Parse(args).Invoke();
