@@ -43,11 +43,12 @@ internal static class BenchCommand
         string? scratch = null;
         try
         {
-            if (tiny) (clip, head, scratch) = WriteTiny();
-            var rows = new List<Timing> { Measure(new CpuBackend(), clip!, head!, images) };
+            // The chosen device first, so that a missing GPU fails before minutes of CPU baseline.
             var chosen = DeviceBackends.Open(device);
             if (chosen is CpuBackend) chosen.Dispose();
-            else rows.Add(Measure(chosen, clip!, head!, images));
+            if (tiny) (clip, head, scratch) = WriteTiny();
+            var rows = new List<Timing> { Measure(new CpuBackend(), clip!, head!, images) };
+            if (chosen is not CpuBackend) rows.Add(Measure(chosen, clip!, head!, images));
             Print(rows, clip!, images);
             return 0;
         }

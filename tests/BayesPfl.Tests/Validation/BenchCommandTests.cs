@@ -34,4 +34,13 @@ public class BenchCommandTests
         Assert.Equal($"bayespfl bench: {expected}", stderr.Trim());
         Assert.Empty(stdout);
     }
+
+    [Fact]
+    public void CudaWithoutADeviceIsOneLine()
+    {
+        if (BayesPfl.Host.Cuda.IsAvailable) Assert.Skip("a CUDA device is present: --device cuda is valid here");
+        var (exit, _, stderr) = CliProcess.Run("bench", "--tiny", "--device", "cuda");
+        Assert.Equal(2, exit);
+        Assert.StartsWith("bayespfl bench: --device cuda: no CUDA device", stderr.Trim());
+    }
 }
