@@ -82,6 +82,9 @@ internal static class PipelineValidation
                     : TensorCheck.Failed(name, kind, reference, $"the engine makes [{string.Join(",", shape)}]"));
             }
         }
+        if (checks.Count == 0)
+            throw new InvalidDataException($"{dump.Path}: a pipeline dump without outputs: none of " +
+                $"{string.Join(", ", ReferenceNames.PipelineStages.Select(s => ReferenceNames.Stage(0, s.Stage)))} to compare");
         return checks;
     }
 

@@ -39,5 +39,9 @@ public class PipelineValidationTests(PipelineOracleFixture fx, ITestOutputHelper
         var old = DumpFixture.Copy(fx.Debug.Path, drop: ["in.images"]);
         var e = Assert.Throws<InvalidDataException>(() => Validator.Run(old, fx.ClipPath, fx.HeadPath, TestBackends.Cpu));
         Assert.Contains("the pipeline needs tensor in.images", e.Message);
+
+        var noOutputs = DumpFixture.Copy(fx.Debug.Path, drop: [.. Stages.Select(s => "0." + s), .. Stages.Select(s => "1." + s)]);
+        e = Assert.Throws<InvalidDataException>(() => Validator.Run(noOutputs, fx.ClipPath, fx.HeadPath, TestBackends.Cpu));
+        Assert.Contains("a pipeline dump without outputs", e.Message);
     }
 }
