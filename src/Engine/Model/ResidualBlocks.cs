@@ -20,8 +20,7 @@ public sealed class ResidualBlocks : IDisposable
     private readonly int heads;
     private readonly GeluKind gelu;
     private readonly string tag;
-    private readonly List<Tensor> buffers = new();
-    private long capacity;
+    private readonly GrowingBuffers pool;
     private Tensor ln = null!, mean = null!, rstd = null!, q = null!, k = null!, v = null!, o = null!, lse = null!, tmp = null!, fc = null!, act = null!;
 
     public ResidualBlocks(IBackend backend, int width, int mlpWidth, int heads, GeluKind gelu, string tag)
@@ -32,24 +31,20 @@ public sealed class ResidualBlocks : IDisposable
         this.heads = heads;
         this.gelu = gelu;
         this.tag = tag;
+        pool = new GrowingBuffers(backend, tag);
     }
 
     /// <summary>Views of the workspace for one call over <paramref name="batch"/> sequences of <paramref name="tokens"/>.</summary>
-    public Frame Prepare(int batch, int tokens)
-    {
-        var rows = (long)batch * tokens;
-        if (rows > capacity) Grow(rows);
-        return new Frame(this, batch, tokens, null);
-    }
+    public Frame Prepare(int batch, int tokens) => Prepare(batch, tokens, null);
 
     /// <summary>
-    /// Like <see cref="Prepare(int, int)"/>, but q, k, v, o, lse and the MLP pre-activation go to the caller's
-    /// buffers (a backward pass needs them after later layers have reused this workspace).
+    /// Like <see cref="Prepare(int, int)"/>, but with <paramref name="saved"/> q, k, v, o, lse and the MLP
+    /// pre-activation go to the caller's buffers (a backward pass needs them after later layers reused this workspace).
     /// </summary>
-    internal Frame Prepare(int batch, int tokens, BlockActivations saved)
+    internal Frame Prepare(int batch, int tokens, BlockActivations? saved)
     {
         var rows = (long)batch * tokens;
-        if (rows > capacity) Grow(rows);
+        if (pool.Reserve(rows)) Allocate(rows);
         return new Frame(this, batch, tokens, saved);
     }
 
@@ -59,7 +54,7 @@ public sealed class ResidualBlocks : IDisposable
     internal GeluKind Gelu => gelu;
 
     /// <summary>Bytes of the workspace now allocated.</summary>
-    internal long Bytes => buffers.Sum(t => t.Bytes);
+    internal long Bytes => pool.Bytes;
 
     /// <summary>Runs one block on x[B,N,C] (in place).</summary>
     public void Run(Frame f, Tensor x, BlockWeights w, bool causal)
@@ -98,10 +93,9 @@ public sealed class ResidualBlocks : IDisposable
         b.Add(y.Reshape(f.Rows, width), x2, f.Tmp);
     }
 
-    private void Grow(long rows)
+    private void Allocate(long rows)
     {
-        FreeBuffers();
-        Tensor Alloc(string name, long length) => Keep(backend.Allocate(new Shape(checked((int)length)), $"{tag}.{name}"));
+        Tensor Alloc(string name, long length) => pool.Alloc(name, length);
         ln = Alloc("ln", rows * width);
         mean = Alloc("ln_mean", rows);
         rstd = Alloc("ln_rstd", rows);
@@ -113,23 +107,9 @@ public sealed class ResidualBlocks : IDisposable
         tmp = Alloc("branch", rows * width);
         fc = Alloc("mlp_fc", rows * mlpWidth);
         act = Alloc("mlp_act", rows * mlpWidth);
-        capacity = rows;
     }
 
-    private Tensor Keep(Tensor t)
-    {
-        buffers.Add(t);
-        return t;
-    }
-
-    private void FreeBuffers()
-    {
-        foreach (var t in buffers) t.Dispose();
-        buffers.Clear();
-        capacity = 0;
-    }
-
-    public void Dispose() => FreeBuffers();
+    public void Dispose() => pool.Dispose();
 
     /// <summary>The workspace shaped for one call: views of the first B·N rows of each buffer.</summary>
     public sealed class Frame
@@ -141,21 +121,21 @@ public sealed class ResidualBlocks : IDisposable
             Tokens = tokens;
             Rows = batch * tokens;
             int c = r.width, f = r.mlpWidth;
-            Ln = View(r.ln, Rows, c);
-            Mean = View(r.mean, Rows);
-            Rstd = View(r.rstd, Rows);
-            Q = View(s.Q, Rows, c);
-            K = View(s.K, Rows, c);
-            V = View(s.V, Rows, c);
-            O = View(s.O, Rows, c);
-            Q3 = View(s.Q, batch, tokens, c);
-            K3 = View(s.K, batch, tokens, c);
-            V3 = View(s.V, batch, tokens, c);
-            O3 = View(s.O, batch, tokens, c);
-            Lse = View(s.Lse, batch, r.heads, tokens);
-            Tmp = View(r.tmp, Rows, c);
-            Fc = View(s.Fc, Rows, f);
-            Act = View(r.act, Rows, f);
+            Ln = GrowingBuffers.View(r.ln, Rows, c);
+            Mean = GrowingBuffers.View(r.mean, Rows);
+            Rstd = GrowingBuffers.View(r.rstd, Rows);
+            Q = GrowingBuffers.View(s.Q, Rows, c);
+            K = GrowingBuffers.View(s.K, Rows, c);
+            V = GrowingBuffers.View(s.V, Rows, c);
+            O = GrowingBuffers.View(s.O, Rows, c);
+            Q3 = GrowingBuffers.View(s.Q, batch, tokens, c);
+            K3 = GrowingBuffers.View(s.K, batch, tokens, c);
+            V3 = GrowingBuffers.View(s.V, batch, tokens, c);
+            O3 = GrowingBuffers.View(s.O, batch, tokens, c);
+            Lse = GrowingBuffers.View(s.Lse, batch, r.heads, tokens);
+            Tmp = GrowingBuffers.View(r.tmp, Rows, c);
+            Fc = GrowingBuffers.View(s.Fc, Rows, f);
+            Act = GrowingBuffers.View(r.act, Rows, f);
             Scale = (float)(1.0 / Math.Sqrt(c / r.heads));
         }
 
@@ -182,6 +162,5 @@ public sealed class ResidualBlocks : IDisposable
         internal Tensor Act { get; }
         internal float Scale { get; }
 
-        private static Tensor View(Tensor t, params int[] dims) => t.View(0, new Shape(dims));
     }
 }

@@ -19,10 +19,9 @@ internal sealed class ResidualBlocksTape : IDisposable
     private readonly IBackend backend;
     private readonly ResidualBlocks blocks;
     private readonly int layers;
-    private readonly List<Tensor> buffers = new();
+    private readonly GrowingBuffers pool;
     private Layer[] saved = [];
     private Tensor dFc = null!, dLn = null!, dO = null!, dQ = null!, dK = null!, dV = null!, dGamma = null!, dBeta = null!;
-    private long capacity;
     private Tensor? x0;
     private bool causal;
 
@@ -31,10 +30,11 @@ internal sealed class ResidualBlocksTape : IDisposable
         this.backend = backend;
         this.blocks = blocks;
         this.layers = layers;
+        pool = new GrowingBuffers(backend, "text_tape");
     }
 
     /// <summary>Bytes of the saved activations and backward scratch now allocated, plus the blocks' workspace.</summary>
-    public long Bytes => buffers.Sum(t => t.Bytes) + blocks.Bytes;
+    public long Bytes => pool.Bytes + blocks.Bytes;
 
     /// <summary>Runs the blocks on x0[B,N,C] (left unchanged, and read again by Backward); returns the top of the stack.</summary>
     public Tensor Forward(Tensor x0, IReadOnlyList<BlockWeights> weights, bool causal)
@@ -43,7 +43,7 @@ internal sealed class ResidualBlocksTape : IDisposable
         Check.Rank("ResidualBlocksTape", x0, 3);
         int b = x0.Shape[0], n = x0.Shape[1];
         var rows = (long)b * n;
-        if (rows > capacity) Grow(rows);
+        if (pool.Reserve(rows)) Allocate(rows);
         this.x0 = x0;
         this.causal = causal;
         var x = x0;
@@ -70,8 +70,9 @@ internal sealed class ResidualBlocksTape : IDisposable
         int b = x0.Shape[0], n = x0.Shape[1], c = blocks.Width, m = b * n;
         var bk = backend;
         var dx2 = dx.Reshape(m, c);
-        var dFc2 = View(dFc, m, blocks.MlpWidth);
-        Tensor dLn2 = View(dLn, m, c), dO2 = View(dO, m, c), dQ2 = View(dQ, m, c), dK2 = View(dK, m, c), dV2 = View(dV, m, c);
+        var dFc2 = GrowingBuffers.View(dFc, m, blocks.MlpWidth);
+        Tensor dLn2 = GrowingBuffers.View(dLn, m, c), dO2 = GrowingBuffers.View(dO, m, c), dQ2 = GrowingBuffers.View(dQ, m, c),
+            dK2 = GrowingBuffers.View(dK, m, c), dV2 = GrowingBuffers.View(dV, m, c);
         // dgamma/dbeta accumulate by contract and are never read; zeroing keeps them from growing without bound.
         bk.Zero(dGamma);
         bk.Zero(dBeta);
@@ -105,11 +106,10 @@ internal sealed class ResidualBlocksTape : IDisposable
         }
     }
 
-    private void Grow(long rows)
+    private void Allocate(long rows)
     {
-        FreeBuffers();
         int c = blocks.Width, mlp = blocks.MlpWidth;
-        Tensor Alloc(string name, long length) => Keep(backend.Allocate(new Shape(checked((int)length)), $"text_tape.{name}"));
+        Tensor Alloc(string name, long length) => pool.Alloc(name, length);
         saved = new Layer[layers];
         for (var l = 0; l < layers; l++)
         {
@@ -125,25 +125,9 @@ internal sealed class ResidualBlocksTape : IDisposable
         dV = Alloc("d_v", rows * c);
         dGamma = Alloc("d_ln_weight_discarded", c);
         dBeta = Alloc("d_ln_bias_discarded", c);
-        capacity = rows;
     }
 
-    private static Tensor View(Tensor t, params int[] dims) => t.View(0, new Shape(dims));
-
-    private Tensor Keep(Tensor t)
-    {
-        buffers.Add(t);
-        return t;
-    }
-
-    private void FreeBuffers()
-    {
-        foreach (var t in buffers) t.Dispose();
-        buffers.Clear();
-        capacity = 0;
-    }
-
-    public void Dispose() => FreeBuffers();
+    public void Dispose() => pool.Dispose();
 
     /// <summary>One layer's saved tensors; the residual streams are viewed at the current [B,N,C].</summary>
     private sealed record Layer(BlockActivations Activations, Tensor XMid, Tensor XOut)
