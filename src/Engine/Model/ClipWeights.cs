@@ -97,7 +97,7 @@ public sealed class ClipWeights : IDisposable
         var owned = new List<Tensor>();
         try
         {
-            var loader = new Loader(file, backend, owned);
+            var loader = new Loader(file, backend, owned, null);
             var vision = new VisionWeights(loader, config);
             var text = new TextWeights(loader, config);
             return new ClipWeights(config, vision, text, owned);
@@ -109,6 +109,18 @@ public sealed class ClipWeights : IDisposable
         }
     }
 
+    /// <summary>
+    /// Weights of the config's shapes allocated on <paramref name="backend"/> with nothing uploaded: for planning
+    /// memory with a backend that only counts allocations (the training memory plan), never for running.
+    /// </summary>
+    public static ClipWeights Uninitialized(IBackend backend, ClipConfig config)
+    {
+        ClipConfigRules.Validate(config, "CLIP config for an uninitialised model");
+        var owned = new List<Tensor>();
+        var loader = new Loader(null, backend, owned, ClipTensorNames.Expected(config).ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal));
+        return new ClipWeights(config, new VisionWeights(loader, config), new TextWeights(loader, config), owned);
+    }
+
     public void Dispose()
     {
         foreach (var t in owned) t.Dispose();
@@ -117,18 +129,19 @@ public sealed class ClipWeights : IDisposable
 
     private static string ShapeText(int[] shape) => "[" + string.Join(",", shape) + "]";
 
-    /// <summary>Reads tensors from the (already verified) file onto the backend, keeping track of what it allocated.</summary>
-    internal sealed class Loader(SafeTensorsFile file, IBackend backend, List<Tensor> owned)
+    /// <summary>
+    /// Reads tensors from the (already verified) file onto the backend, keeping track of what it allocated; with no
+    /// file, only allocates tensors of the given shapes (<see cref="Uninitialized"/>).
+    /// </summary>
+    internal sealed class Loader(SafeTensorsFile? file, IBackend backend, List<Tensor> owned, IReadOnlyDictionary<string, int[]>? shapes)
     {
-        public Tensor Get(string name)
-        {
-            var e = file.Entry(name);
-            return Put(name, e.Shape, file.ReadFloats(name));
-        }
+        public Tensor Get(string name) =>
+            file is null ? Put(name, shapes![name], null) : Put(name, file.Entry(name).Shape, file.ReadFloats(name));
 
         /// <summary>A [K,N] matrix used as x @ m, stored transposed as [N,K] so that it fits Linear's w[N,K] layout.</summary>
         public Tensor GetTransposed(string name)
         {
+            if (file is null) return Put(name + "^T", [shapes![name][1], shapes[name][0]], null);
             var e = file.Entry(name);
             int k = e.Shape[0], n = e.Shape[1];
             var src = file.ReadFloats(name);
@@ -139,11 +152,11 @@ public sealed class ClipWeights : IDisposable
             return Put(name + "^T", [n, k], dst);
         }
 
-        private Tensor Put(string name, int[] shape, float[] data)
+        private Tensor Put(string name, int[] shape, float[]? data)
         {
             var t = backend.Allocate(new Shape(shape), name);
             owned.Add(t);
-            backend.Upload(t, data);
+            if (data is not null) backend.Upload(t, data);
             return t;
         }
     }
