@@ -1,4 +1,5 @@
 using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Backends.Planning;
 using BayesPfl.Engine.Model;
 using BayesPfl.Engine.Tensors;
 using BayesPfl.Tests.Head;
@@ -165,6 +166,35 @@ public class TextTowerBackwardTests(ITestOutputHelper output)
         Assert.True(training.SavedBytes > 0);
         using var wrong = c.Backend.Allocate(new Shape(2, 4, 32), "dinject_wrong_j");
         Assert.Contains("dinject_wrong_j", Assert.Throws<ArgumentException>(() => training.Backward(wrong, dfeatures)).Message);
+    }
+
+    [Fact]
+    public void SavedBytesCountEverythingTheTrainingPassHoldsAtModelSize()
+    {
+        // ViT-L/14's text tower on 48 prompts (8 images x 6), J = 10, class names of 1-3 tokens ("X bottle",
+        // "X metal nut", "X printed circuit board"): a planning backend counts every allocation without running.
+        const int n = 48, j = 10;
+        using var plan = new PlanningBackend();
+        using var weights = ClipWeights.Uninitialized(plan, ClipConfig.VitL14At518);
+        int[][] names = [[5392], [4044, 6491], [7978, 9801, 1972]];
+        var ids = new int[n * Ctx];
+        for (var i = 0; i < n; i++)
+        {
+            var name = names[i % names.Length];
+            ids[i * Ctx] = 49406;
+            ids[i * Ctx + 1] = 343;
+            name.CopyTo(ids, i * Ctx + 2);
+            ids[i * Ctx + 2 + name.Length] = 49407;
+        }
+        using var inject = plan.Allocate(new Shape(n, j, weights.Config.Text.Width), "inject");
+        using var dinject = plan.Allocate(inject.Shape, "dinject");
+        using var dfeatures = plan.Allocate(new Shape(n, weights.Config.EmbedDim), "dfeatures");
+        var before = plan.LiveBytes;
+        using var training = new TextTowerTraining(plan, weights);
+        training.Forward(ids, inject).Dispose();
+        training.Backward(dinject, dfeatures);
+        output.WriteLine($"{n} prompts of {3 + j + 1} positions, {weights.Config.Text.Layers} layers: {training.SavedBytes / 1e6:F1} MB");
+        Assert.Equal(plan.LiveBytes - before, training.SavedBytes);
     }
 
     /// <summary>text_backward.py on a tiny tower of the given width, layers, J, prompts and class-name lengths.</summary>
