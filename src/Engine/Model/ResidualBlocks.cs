@@ -39,13 +39,40 @@ public sealed class ResidualBlocks : IDisposable
     {
         var rows = (long)batch * tokens;
         if (rows > capacity) Grow(rows);
-        return new Frame(this, batch, tokens);
+        return new Frame(this, batch, tokens, null);
     }
+
+    /// <summary>
+    /// Like <see cref="Prepare(int, int)"/>, but q, k, v, o, lse and the MLP pre-activation go to the caller's
+    /// buffers (a backward pass needs them after later layers have reused this workspace).
+    /// </summary>
+    internal Frame Prepare(int batch, int tokens, BlockActivations saved)
+    {
+        var rows = (long)batch * tokens;
+        if (rows > capacity) Grow(rows);
+        return new Frame(this, batch, tokens, saved);
+    }
+
+    internal int Width => width;
+    internal int MlpWidth => mlpWidth;
+    internal int Heads => heads;
+    internal GeluKind Gelu => gelu;
+
+    /// <summary>Bytes of the workspace now allocated.</summary>
+    internal long Bytes => buffers.Sum(t => t.Bytes);
 
     /// <summary>Runs one block on x[B,N,C] (in place).</summary>
     public void Run(Frame f, Tensor x, BlockWeights w, bool causal)
     {
+        Attend(f, x, x, w, causal);
+        Mlp(f, x, x, w);
+    }
+
+    /// <summary>The attention half: y = x + out_proj(MHA(ln_1(x))); y[B,N,C] may be x.</summary>
+    internal void Attend(Frame f, Tensor y, Tensor x, BlockWeights w, bool causal)
+    {
         Check.Shape(tag, x, f.Batch, f.Tokens, width);
+        Check.Shape(tag, y, f.Batch, f.Tokens, width);
         var b = backend;
         var x2 = x.Reshape(f.Rows, width);
         b.LayerNorm(f.Ln, f.Mean, f.Rstd, x2, w.Ln1Weight, w.Ln1Bias, LayerNormEps);
@@ -54,12 +81,21 @@ public sealed class ResidualBlocks : IDisposable
         b.Linear(f.V, f.Ln, w.VWeight, w.VBias);
         b.Attention(f.O3, f.Lse, f.Q3, f.K3, f.V3, heads, causal, f.Scale);
         b.Linear(f.Tmp, f.O, w.OutProjWeight, w.OutProjBias);
-        b.Add(x2, x2, f.Tmp);
+        b.Add(y.Reshape(f.Rows, width), x2, f.Tmp);
+    }
+
+    /// <summary>The MLP half: y = x + c_proj(GELU(c_fc(ln_2(x)))); y[B,N,C] may be x.</summary>
+    internal void Mlp(Frame f, Tensor y, Tensor x, BlockWeights w)
+    {
+        Check.Shape(tag, x, f.Batch, f.Tokens, width);
+        Check.Shape(tag, y, f.Batch, f.Tokens, width);
+        var b = backend;
+        var x2 = x.Reshape(f.Rows, width);
         b.LayerNorm(f.Ln, f.Mean, f.Rstd, x2, w.Ln2Weight, w.Ln2Bias, LayerNormEps);
         b.Linear(f.Fc, f.Ln, w.FcWeight, w.FcBias);
         b.Gelu(f.Act, f.Fc, gelu);
         b.Linear(f.Tmp, f.Act, w.ProjWeight, w.ProjBias);
-        b.Add(x2, x2, f.Tmp);
+        b.Add(y.Reshape(f.Rows, width), x2, f.Tmp);
     }
 
     private void Grow(long rows)
@@ -98,8 +134,9 @@ public sealed class ResidualBlocks : IDisposable
     /// <summary>The workspace shaped for one call: views of the first B·N rows of each buffer.</summary>
     public sealed class Frame
     {
-        internal Frame(ResidualBlocks r, int batch, int tokens)
+        internal Frame(ResidualBlocks r, int batch, int tokens, BlockActivations? saved)
         {
+            var s = saved ?? new BlockActivations(r.q, r.k, r.v, r.o, r.lse, r.fc);
             Batch = batch;
             Tokens = tokens;
             Rows = batch * tokens;
@@ -107,17 +144,17 @@ public sealed class ResidualBlocks : IDisposable
             Ln = View(r.ln, Rows, c);
             Mean = View(r.mean, Rows);
             Rstd = View(r.rstd, Rows);
-            Q = View(r.q, Rows, c);
-            K = View(r.k, Rows, c);
-            V = View(r.v, Rows, c);
-            O = View(r.o, Rows, c);
-            Q3 = View(r.q, batch, tokens, c);
-            K3 = View(r.k, batch, tokens, c);
-            V3 = View(r.v, batch, tokens, c);
-            O3 = View(r.o, batch, tokens, c);
-            Lse = View(r.lse, batch, r.heads, tokens);
+            Q = View(s.Q, Rows, c);
+            K = View(s.K, Rows, c);
+            V = View(s.V, Rows, c);
+            O = View(s.O, Rows, c);
+            Q3 = View(s.Q, batch, tokens, c);
+            K3 = View(s.K, batch, tokens, c);
+            V3 = View(s.V, batch, tokens, c);
+            O3 = View(s.O, batch, tokens, c);
+            Lse = View(s.Lse, batch, r.heads, tokens);
             Tmp = View(r.tmp, Rows, c);
-            Fc = View(r.fc, Rows, f);
+            Fc = View(s.Fc, Rows, f);
             Act = View(r.act, Rows, f);
             Scale = (float)(1.0 / Math.Sqrt(c / r.heads));
         }
