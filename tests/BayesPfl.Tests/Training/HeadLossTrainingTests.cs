@@ -102,6 +102,8 @@ public class HeadLossTrainingTests(HeadLossOracle fx) : IClassFixture<HeadLossOr
         Expect(c.Backend, "s1.orth", [l.Orth], 1e-6, 1e-5);
         ExpectGradient(c.Backend, "s1.dtext", c.DText);
         ExpectParameterGradients(c, "s1.grad.");
+        // The memory plan's number covers at least the full-size logits and their gradient ([N,2,S,S] each).
+        Assert.True(c.Training.SavedBytes >= 2 * 2 * 4 * c.Masks.Length, $"SavedBytes {c.Training.SavedBytes}");
     }
 
     [Theory]
@@ -117,6 +119,19 @@ public class HeadLossTrainingTests(HeadLossOracle fx) : IClassFixture<HeadLossOr
         Assert.Equal(c.Params.Config.Taps, l.Focal.Length);
         Assert.All(Get(c.Backend, c.DText), x => Assert.Equal(0f, x));
         ExpectParameterGradients(c, "s2.grad.");
+    }
+
+    [Fact]
+    public void RejectsBadArguments()
+    {
+        using var c = new Case(TestBackends.Cpu(), fx);
+        var bank = c.Params.Config.Bank;
+        var e = Assert.ThrowsAny<Exception>(() => c.Training.Run(c.DText, c.Text, c.G, c.Taps, c.Labels, c.Masks, bank, TrainingStage.One));
+        Assert.Contains("bank index", e.Message);
+        e = Assert.ThrowsAny<Exception>(() => c.Training.Run(c.DText, c.Text, c.G, c.Taps.Take(3).ToArray(), c.Labels, c.Masks, 0, TrainingStage.One));
+        Assert.Contains("taps", e.Message);
+        e = Assert.ThrowsAny<Exception>(() => c.Training.Run(c.DText, c.Text, c.G, c.Taps, c.Labels[1..], c.Masks, 0, TrainingStage.One));
+        Assert.Contains("labels", e.Message);
     }
 
     /// <summary>A rerun on the same inputs gives bitwise the same losses, text gradient and parameter gradients.</summary>

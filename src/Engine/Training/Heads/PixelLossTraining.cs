@@ -45,13 +45,12 @@ internal sealed class PixelLossTraining(Workspace ws, HeadParameters p, Rca rca)
         var dkeys = ws.Get("RCA.dkeys", n * patches, c);
         var dk = ws.Get("RCA.dk", n * patches, c);
         var dv = ws.Get("RCA.dv", n * patches, c);
-        var dproj = ws.Get("RCA.dproj", n * patches, c);
-        var dtext = ws.Get("RCA.dtext_q", 2 * n, c);
+        var dtextQuery = ws.Get("RCA.dtext_query", 2 * n, c);
         be.Zero(dqTotal);
         rca.Query(q, tsel);
 
         var alpha = Math.Exp(tauPixel);
-        var sq3 = q.Reshape(n, 2, c);
+        var q3 = q.Reshape(n, 2, c);
         var k3 = keys.Reshape(n, patches, c);
         double[] focal = new double[taps.Count], dice = new double[taps.Count];
         double dtau = 0;
@@ -81,7 +80,7 @@ internal sealed class PixelLossTraining(Workspace ws, HeadParameters p, Rca rca)
                         ds[at] = (float)(alpha * dg[at]);
                         dst[(i * patches + x) * 2 + ch] = ds[at];
                     }
-            be.Upload(s, ds);
+            be.Upload(s, ds); // s is free again until the next layer's forward
             be.Upload(dsT, dst);
             be.BatchedMatMul(dtPrime.Reshape(n, 2, c), s, k3, transposeB: false);
             be.BatchedMatMul(dkeys.Reshape(n, patches, c), dsT, tPrime.Reshape(n, 2, c), transposeB: false);
@@ -90,17 +89,18 @@ internal sealed class PixelLossTraining(Workspace ws, HeadParameters p, Rca rca)
             be.L2NormalizeBackward(dsum, dtPrime, tPrime, saved.TextNorm);
             be.Add(dtsel, dtsel, dsum);
             be.AttentionBackward(dq.Reshape(n, 2, c), dk.Reshape(n, patches, c), dv.Reshape(n, patches, c), dsum.Reshape(n, 2, c),
-                sq3, k3, k3, saved.Attended, saved.Lse, cfg.RcaHeads, causal: false, scale: Rca.Scale(cfg));
+                q3, k3, k3, saved.Attended, saved.Lse, cfg.RcaHeads, causal: false, scale: Rca.Scale(cfg));
             be.Add(dqTotal, dqTotal, dq);
             be.Add(dkeys, dkeys, dk);
             be.Add(dkeys, dkeys, dv);
+            var dproj = dk; // dk is summed in: reuse it for the projection's gradient (one [N·P,C] less)
             be.L2NormalizeBackward(dproj, dkeys, keys, saved.KeyNorm);
             be.LinearBackwardWeight(p.Grad($"RCA.linear_proj.{j}.weight"), null, dproj, taps[j]);
         }
         ws.AddToScalar(p.Grad(HeadParameters.TauPixelName), dtau);
         be.LinearBackwardWeight(p.Grad("RCA.q_proj_pre.weight"), p.Grad("RCA.q_proj_pre.bias"), dqTotal, tsel);
-        be.LinearBackwardInput(dtext, dqTotal, p["RCA.q_proj_pre.weight"]);
-        be.Add(dtsel, dtsel, dtext);
+        be.LinearBackwardInput(dtextQuery, dqTotal, p["RCA.q_proj_pre.weight"]);
+        be.Add(dtsel, dtsel, dtextQuery);
         return (focal, dice);
     }
 }
