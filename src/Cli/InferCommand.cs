@@ -1,18 +1,20 @@
 using System.CommandLine;
-using System.Text.Json;
+using System.Globalization;
 using BayesPfl.Engine.Detection;
+using BayesPfl.Engine.Reports;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace BayesPfl.Cli;
 
 /// <summary>
-/// `bayespfl infer`: zero-shot detection on image files (or every image directly inside given folders) with an
-/// <see cref="AnomalyDetector"/>. Per image one stdout line (p_img, s_map, decision); with --out also one JSON line in
-/// results.jsonl and the blurred map at the image's size as an 8-bit grayscale PNG (value·255, no per-image
-/// stretching, so brightness is comparable across images). The decision is p_img ≥ threshold: the image-level
-/// probability is the only score meaningful on its own (the paper's fused score needs a whole test set, spec 8).
-/// A missing or unreadable image prints an error line and the run goes on; the exit code is then 1.
+/// `bayespfl infer`: zero-shot detection on image files (or every image directly inside given folders). Per image one
+/// stdout line (score, p_img, s_map, decision); with --out also one record in results.jsonl and results.csv, the
+/// blurred map at the image's size as an 8-bit grey PNG (value·255, no per-image stretching) and the heatmap
+/// triptych (<see cref="HeatmapOverlay"/>). The decision is <see cref="ImageDecision"/>'s score ≥ the image
+/// threshold; thresholds come from --threshold / --pixel-threshold, else the head's sidecar
+/// (<see cref="ThresholdFile"/>, written by `eval --save-threshold`), else 0.5. A missing or unreadable image prints
+/// an error line and the run goes on; the exit code is then 1. Every file is written atomically, the record files
+/// once the run is over.
 /// </summary>
 internal static class InferCommand
 {
@@ -24,34 +26,48 @@ internal static class InferCommand
         var clip = new Option<string>("--clip") { Description = "CLIP engine file (bayespfl convert of a CLIP checkpoint)", Required = true };
         var head = new Option<string>("--head") { Description = "head engine file (bayespfl convert of a Bayes-PFL checkpoint)", Required = true };
         var className = new Option<string>("--class") { Description = "object category, e.g. bottle or pcb1", Required = true };
-        var output = new Option<string?>("--out") { Description = "folder for results.jsonl and the map PNGs" };
-        var threshold = new Option<double>("--threshold") { Description = "p_img at or above which an image is called anomalous", DefaultValueFactory = _ => 0.5 };
+        var output = new Option<string?>("--out") { Description = "folder for results.jsonl, results.csv, the map PNGs and the heatmap overlays" };
+        var threshold = new Option<double?>("--threshold")
+        {
+            Description = $"image threshold on the score {ImageDecision.ScoreKind} (raw, no min-max); default: the head's sidecar " +
+                          "<head>.threshold.json from `eval --save-threshold` (its --class entry, else pooled), else 0.5",
+        };
+        var pixelThreshold = new Option<double?>("--pixel-threshold")
+        {
+            Description = "threshold on the blurred map for the outline in the overlay; default: the sidecar's, else 0.5",
+        };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        var command = new Command("infer", "Detect anomalies in images with Bayes-PFL (zero-shot)") { inputs, clip, head, className, output, threshold, device };
+        var command = new Command("infer", "Detect anomalies in images with Bayes-PFL (zero-shot)")
+            { inputs, clip, head, className, output, threshold, pixelThreshold, device };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(clip)!, r.GetValue(head)!, r.GetValue(className)!, r.GetValue(output),
-            r.GetValue(threshold), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true)));
+            r.GetValue(threshold), r.GetValue(pixelThreshold), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true)));
         return command;
     }
 
-    private static int Run(string[] inputs, string clipPath, string headPath, string className, string? output, double threshold, DetectorDevice device)
+    private static int Run(string[] inputs, string clipPath, string headPath, string className, string? output,
+        double? threshold, double? pixelThreshold, DetectorDevice device)
     {
         var failed = false;
         var files = new List<string>();
         foreach (var input in inputs)
         {
             if (Directory.Exists(input))
-                files.AddRange(Directory.EnumerateFiles(input).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal));
-            else if (File.Exists(input)) files.Add(input);
-            else
             {
-                Console.Error.WriteLine($"bayespfl infer: {input}: no such file or folder");
-                failed = true;
+                var found = Directory.EnumerateFiles(input).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray();
+                if (found.Length == 0) Fail($"{input}: folder holds no images ({string.Join(", ", ImageExtensions)})");
+                files.AddRange(found);
             }
+            else if (File.Exists(input)) files.Add(input);
+            else Fail($"{input}: no such file or folder");
         }
+        if (files.Count == 0) return 1;
         AnomalyDetector detector;
+        InferThresholds thresholds;
         try
         {
+            if (string.IsNullOrWhiteSpace(className)) throw new ArgumentException("--class is empty; give the object category, e.g. bottle");
+            thresholds = InferThresholds.Resolve(threshold, pixelThreshold, headPath, className);
             detector = AnomalyDetector.Load(clipPath, headPath, new DetectorOptions { Device = device });
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
@@ -61,63 +77,76 @@ internal static class InferCommand
         }
         using (detector)
         {
-            StreamWriter? jsonl = null;
-            if (output is not null)
+            Console.WriteLine($"backend {detector.Backend.Name}, class '{className}'");
+            Console.WriteLine($"thresholds: image {thresholds.Image.ToString(CultureInfo.InvariantCulture)} on {ImageDecision.ScoreKind}, " +
+                              $"pixel {thresholds.Pixel.ToString(CultureInfo.InvariantCulture)}, from {thresholds.Source}");
+            var records = new InferenceRecords(output, className, thresholds.Image, thresholds.Pixel, thresholds.Source);
+            foreach (var file in files)
             {
-                Directory.CreateDirectory(output);
-                jsonl = new StreamWriter(Path.Combine(output, "results.jsonl"), append: false);
-            }
-            using (jsonl)
-            {
-                Console.WriteLine($"backend {detector.Backend.Name}, class '{className}', threshold {threshold}");
-                foreach (var file in files)
+                try
                 {
-                    AnomalyResult d;
-                    try
-                    {
-                        d = detector.Detect(file, className);
-                    }
-                    catch (Exception e) when (e is IOException or InvalidDataException or UnknownImageFormatException or NotSupportedException or UnauthorizedAccessException)
-                    {
-                        Console.Error.WriteLine($"bayespfl infer: {file}: {e.Message}");
-                        failed = true;
-                        continue;
-                    }
-                    var anomalous = d.PImg >= threshold;
-                    Console.WriteLine($"{file}\tp_img={d.PImg:F4}\ts_map={d.SMap:F4}\t{(anomalous ? "ANOMALOUS" : "normal")}");
-                    if (output is null) continue;
-                    var mapFile = Path.Combine(output, Path.GetFileNameWithoutExtension(file) + ".map.png");
-                    SaveGray(mapFile, d.BlurredAtImageSize, d.ImageWidth, d.ImageHeight);
-                    jsonl!.WriteLine(Json(d, className, anomalous, mapFile));
+                    var d = detector.Detect(file, className);
+                    var anomalous = ImageDecision.IsAnomalous(d.PImg, d.SMap, thresholds.Image);
+                    Console.WriteLine($"{file}\tscore={ImageDecision.Score(d.PImg, d.SMap):F4}\tp_img={d.PImg:F4}\ts_map={d.SMap:F4}\t{(anomalous ? "ANOMALOUS" : "normal")}");
+                    records.Add(d, anomalous);
                 }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnknownImageFormatException or NotSupportedException or UnauthorizedAccessException)
+                {
+                    Fail($"{file}: {e.Message}");
+                }
+                catch (ArgumentException e)
+                {
+                    // The class name does not fit the model (e.g. it overflows the text context): every image would fail alike.
+                    Console.Error.WriteLine($"bayespfl infer: {e.Message}");
+                    return 1;
+                }
+            }
+            try
+            {
+                foreach (var f in records.Finish()) Console.WriteLine($"wrote {f}");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Fail(e.Message);
             }
         }
         return failed ? 1 : 0;
-    }
 
-    private static string Json(AnomalyResult d, string className, bool anomalous, string mapFile)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        void Fail(string message)
         {
-            w.WriteStartObject();
-            w.WriteString("path", d.Path);
-            w.WriteString("class", className);
-            w.WriteNumber("p_img", d.PImg);
-            w.WriteNumber("s_map", d.SMap);
-            w.WriteNumber("top_k", d.TopK);
-            w.WriteBoolean("anomalous", anomalous);
-            w.WriteString("map", mapFile);
-            w.WriteEndObject();
+            Console.Error.WriteLine($"bayespfl infer: {message}");
+            failed = true;
         }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
+}
 
-    private static void SaveGray(string path, float[] map, int width, int height)
+/// <summary>The thresholds infer decides with and where they came from (for the log line and the records).</summary>
+internal sealed record InferThresholds(double Image, double Pixel, string Source)
+{
+    /// <summary>Command-line values win; the rest comes from the sidecar (class entry, else pooled), else the default.</summary>
+    public static InferThresholds Resolve(double? image, double? pixel, string headPath, string className)
     {
-        var bytes = new byte[map.Length];
-        for (var i = 0; i < map.Length; i++) bytes[i] = (byte)Math.Round(Math.Clamp(map[i], 0f, 1f) * 255f);
-        using var image = Image.LoadPixelData<L8>(bytes, width, height);
-        image.SaveAsPng(path);
+        var sidecarPath = ThresholdFile.PathFor(headPath);
+        if (image is { } i && pixel is { } p) return new(i, p, "--threshold and --pixel-threshold");
+        if (!File.Exists(sidecarPath))
+        {
+            var what = image is null && pixel is null ? "default" : "the command line and the default";
+            return new(image ?? ImageDecision.DefaultThreshold, pixel ?? ImageDecision.DefaultThreshold, $"{what} (no sidecar {sidecarPath})");
+        }
+        var sidecar = ThresholdFile.Load(sidecarPath);
+        var entry = sidecar.For(className);
+        double fileImage = sidecar.ImageThreshold, filePixel = sidecar.PixelThreshold;
+        var scope = $"pooled over {sidecar.Categories.Count} categories of {sidecar.Dataset}";
+        if (entry is not null && double.IsFinite(entry.ImageThreshold))
+        {
+            (fileImage, filePixel, scope) = (entry.ImageThreshold, double.IsFinite(entry.PixelThreshold) ? entry.PixelThreshold : filePixel,
+                $"category '{entry.Category}' of {sidecar.Dataset}");
+        }
+        double imageT = image ?? fileImage, pixelT = pixel ?? filePixel;
+        if (!double.IsFinite(imageT) || !double.IsFinite(pixelT))
+            throw new InvalidDataException($"{sidecarPath}: no {(double.IsFinite(imageT) ? "pixel" : "image")} threshold for class '{className}' " +
+                                           $"(the labelled set lacked a class); pass {(double.IsFinite(imageT) ? "--pixel-threshold" : "--threshold")}");
+        var source = image is null && pixel is null ? $"sidecar {sidecarPath} ({scope})" : $"the command line and sidecar {sidecarPath} ({scope})";
+        return new(imageT, pixelT, source);
     }
 }

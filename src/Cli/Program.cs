@@ -7,4 +7,6 @@ root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(ValidateCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return root.Parse(args).Invoke();

@@ -99,7 +99,7 @@ def attention(x, wqkv, bqkv, wo, bo, heads, causal):
     q, k, v = linear(x, wqkv, bqkv).split(C, dim=-1)
     q, k, v = (t.reshape(B, T, heads, D).transpose(1, 2) for t in (q, k, v))   # [B,H,T,D]
     mask = torch.full((T, T), float("-inf")).triu(1) if causal else torch.zeros(T, T)
-    o = torch.empty(B, heads, T, D)
+    o = torch.empty(B, heads, T, D, dtype=x.dtype)   # x.dtype: text_backward.py runs this in float64
     for b in range(B):
         for h in range(heads):
             s = mm_t(q[b, h], k[b, h]) / math.sqrt(D) + mask               # softmax(q k^T / sqrt(D)) v

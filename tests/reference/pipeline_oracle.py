@@ -7,7 +7,8 @@ context); the head runs in float64 as in bayes_head.py. Preprocessing is PIL's b
 Output (--out), per image i: {i}.g [1,E], {i}.taps [L,P,W], {i}.prompt_blocks [60,10,C], {i}.text [60,C]
 (L2-normalised), {i}.p_img [1,1], {i}.map [S,S], {i}.s_map [1]; eps [n,3,R,C] (the injected noise, image
 order; the state part of images after the first is unused: the state samples are cached, spec 5.5).
-Metadata: clip (CLIP engine file), head (head file).
+Metadata: clip (CLIP engine file), head (head file), topk (k of s_map). The inputs are stored too, so that
+`bayespfl validate` can rerun the pipeline from the dump alone: in.images [n,3,S,S] (preprocessed), in.splice_ids [77].
 
 --checkpoint-only: only build the head and torch.save it as the released checkpoints are stored (spec 12.1): a
 dict {'MyModel': state_dict} of a module whose shared encoders/decoders are registered under several attribute
@@ -142,7 +143,8 @@ eot = int(ids.argmax()) + J - 1
 emb = w["token_embedding.weight"][ids]
 paths = a.images.split(",")
 eps = torch.randn(len(paths), 3, R, C)
-out, states = {"eps": eps}, None
+out, states = {"eps": eps, "in.splice_ids": ids}, None
+inputs = []
 
 
 def state_samples(e64):
@@ -165,13 +167,15 @@ def run_image(g, taps, e64, states):
 
 
 for i, path in enumerate(paths):
-    g, taps = vision(preprocess(path))
+    inputs.append(preprocess(path))
+    g, taps = vision(inputs[-1])
     e64 = eps[i].double()
     if states is None:   # image-agnostic samples: drawn at the first image, then cached
         states = state_samples(e64)
     blocks, text, p_img, amap = run_image(g, taps, e64, states)
     out.update({f"{i}.g": g, f"{i}.taps": taps, f"{i}.prompt_blocks": blocks, f"{i}.text": text, f"{i}.p_img": p_img, f"{i}.map": amap,
                 f"{i}.s_map": amap.flatten().topk(min(a.topk, amap.numel())).values.mean().view(1)})
+out["in.images"] = torch.cat(inputs)
 if a.spread_seeds > 0:
     g, taps = vision(preprocess(paths[0]))
     maps, probs = [], []
@@ -182,4 +186,5 @@ if a.spread_seeds > 0:
         maps.append(amap)
         probs.append(p_img.view(()))
     out.update({"spread.maps": torch.stack(maps), "spread.p_img": torch.stack(probs)})
-st.save(a.out, out, {"clip": os.path.join(out_dir, "clip_weights.safetensors"), "head": os.path.join(out_dir, "head.weights.safetensors")})
+st.save(a.out, out, {"clip": os.path.join(out_dir, "clip_weights.safetensors"), "head": os.path.join(out_dir, "head.weights.safetensors"),
+                     "topk": str(a.topk)})

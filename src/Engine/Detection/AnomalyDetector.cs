@@ -152,7 +152,19 @@ public sealed class AnomalyDetector : IDisposable
         int s = ImageSize, n = images.Count, pixels = 3 * s * s;
         var host = new float[(long)n * pixels];
         Parallel.For(0, n, i => ClipPreprocess.Preprocess(images[i], s).CopyTo(host, (long)i * pixels));
-        var ids = ClipTokenizer.Default.Tokenize(ClassNames.Prompt(className), clip.Config.Text.ContextLength);
+        return Run(host, ClipTokenizer.Default.Tokenize(ClassNames.Prompt(className), clip.Config.Text.ContextLength));
+    }
+
+    /// <summary>
+    /// As above on already preprocessed images host[n,3,S,S] and the tokenised "X name" prompt ids[ContextLength]
+    /// (validation runs the model on the inputs a reference dump stores).
+    /// </summary>
+    public IReadOnlyList<(double PImg, float[] Map)> Run(float[] host, int[] ids)
+    {
+        int s = ImageSize, pixels = 3 * s * s;
+        if (host.Length == 0 || host.Length % pixels != 0)
+            throw new ArgumentException($"AnomalyDetector.Run: got {host.Length} pixel values, expected n x 3 x {s} x {s}", nameof(host));
+        var n = host.Length / pixels;
         using var input = backend.Allocate(new Shape(n, 3, s, s), "detector.images");
         backend.Upload(input, host);
         using var features = vision.Encode(input, tapLayers);

@@ -56,14 +56,6 @@ public static class KlLoss
         dlogdet.Fill(T.CreateChecked(-upstream * b));
     }
 
-    /// <summary>Chains dv into the encoder's log-variance head: v = exp(0.5·h) ⇒ dh = dv · 0.5·v (overwrites dh).</summary>
-    public static void VarianceToLogVarianceGrad<T>(Span<T> dh, ReadOnlySpan<T> dv, ReadOnlySpan<T> v) where T : IFloatingPointIeee754<T>
-    {
-        if (dh.Length != v.Length || dv.Length != v.Length) throw new ArgumentException($"KlLoss: dh {dh.Length}, dv {dv.Length}, v {v.Length} values; they must match");
-        var half = T.CreateChecked(0.5);
-        for (var i = 0; i < v.Length; i++) dh[i] = dv[i] * half * v[i];
-    }
-
     private static void CheckSizes<T>(ReadOnlySpan<T> mu, ReadOnlySpan<T> v, ReadOnlySpan<T> z0, ReadOnlySpan<T> zK, ReadOnlySpan<T> logdet)
     {
         if (v.Length != mu.Length || z0.Length != mu.Length || zK.Length != mu.Length)

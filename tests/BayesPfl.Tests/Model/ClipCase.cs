@@ -31,9 +31,12 @@ internal sealed class ClipCase : IDisposable
     public ClipConfig Config => Weights.Config;
 
     /// <summary>Runs the oracle with <paramref name="args"/> (clip_towers.py flags) and loads its weights onto <paramref name="backend"/>.</summary>
-    public static ClipCase Create(IBackend backend, params string[] args)
+    public static ClipCase Create(IBackend backend, params string[] args) => CreateFrom("clip_towers.py", backend, args);
+
+    /// <summary>Runs an oracle that writes its weights file's path under the metadata key "weights" (clip_towers.py does).</summary>
+    public static ClipCase CreateFrom(string script, IBackend backend, params string[] args)
     {
-        var debug = Oracle.Run("clip_towers.py", args);
+        var debug = Oracle.Run(script, args);
         try
         {
             var weightsFile = SafeTensorsFile.Open(debug.Metadata["weights"]);

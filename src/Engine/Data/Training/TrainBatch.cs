@@ -9,4 +9,11 @@ namespace BayesPfl.Engine.Data.Training;
 public sealed record TrainBatch(float[] Images, float[] Masks, int[] Labels, string[] ClassNames, int[] SampleIndices, int ImageSize)
 {
     public int Count => Labels.Length;
+
+    /// <summary>The epoch this batch belongs to (as the loader was asked for it).</summary>
+    public int Epoch { get; init; }
+
+    /// <summary>The batch's index within its epoch; N is smaller than the batch size for the last batch, or when
+    /// images of it could not be read (0 when none could: the trainer skips such a batch).</summary>
+    public int Index { get; init; }
 }

@@ -13,16 +13,39 @@ public sealed class Mlp3(IBackend backend, HeadWeights weights, string prefix)
     private readonly Tensor w2 = weights[$"{prefix}.module.2.weight"], b2 = weights[$"{prefix}.module.2.bias"];
     private readonly Tensor w4 = weights[$"{prefix}.module.4.weight"], b4 = weights[$"{prefix}.module.4.bias"];
 
-    /// <summary>y[N,C] = MLP3(x[N,C]).</summary>
-    public void Forward(Tensor y, Tensor x)
+    /// <summary>The checkpoint-name prefix of this block's weights.</summary>
+    public string Prefix => prefix;
+
+    /// <summary>H, the hidden width.</summary>
+    public int Hidden => w0.Shape[0];
+
+    /// <summary>
+    /// y[N,C] = MLP3(x[N,C]). A training forward passes <paramref name="keep"/> to get the activations its
+    /// backward needs; inference lets them be temporaries.
+    /// </summary>
+    public void Forward(Tensor y, Tensor x, Mlp3Activations? keep = null)
     {
-        var rows = x.Shape.Rows;
-        using var h1 = backend.Allocate(new Shape(rows, w0.Shape[0]), $"{prefix}.h1");
-        using var h2 = backend.Allocate(new Shape(rows, w2.Shape[0]), $"{prefix}.h2");
-        backend.Linear(h1, x, w0, b0);
-        backend.Softplus(h1, h1);
-        backend.Linear(h2, h1, w2, b2);
-        backend.Softplus(h2, h2);
-        backend.Linear(y, h2, w4, b4);
+        using var temporary = keep is null ? Mlp3Activations.Allocate(backend, prefix, x.Shape.Rows, Hidden) : null;
+        var act = keep ?? temporary!;
+        backend.Linear(act.Pre1, x, w0, b0);
+        backend.Softplus(act.Hidden1, act.Pre1);
+        backend.Linear(act.Pre2, act.Hidden1, w2, b2);
+        backend.Softplus(act.Hidden2, act.Pre2);
+        backend.Linear(y, act.Hidden2, w4, b4);
+    }
+}
+
+/// <summary>The hidden layers of one <see cref="Mlp3"/> forward [rows, H]: Softplus inputs and outputs.</summary>
+public sealed record Mlp3Activations(Tensor Pre1, Tensor Hidden1, Tensor Pre2, Tensor Hidden2) : IDisposable
+{
+    public static Mlp3Activations Allocate(IBackend be, string name, int rows, int hidden)
+    {
+        var s = new Shape(rows, hidden);
+        return new(be.Allocate(s, $"{name}.pre1"), be.Allocate(s, $"{name}.h1"), be.Allocate(s, $"{name}.pre2"), be.Allocate(s, $"{name}.h2"));
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { Pre1, Hidden1, Pre2, Hidden2 }) t.Dispose();
     }
 }

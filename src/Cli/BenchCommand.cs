@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Backends.Cpu;
+using BayesPfl.Engine.Detection;
+using BayesPfl.Engine.Model;
+using BayesPfl.Engine.Model.Head;
+using BayesPfl.Engine.Text;
+using BayesPfl.Engine.Training;
+using BayesPfl.Engine.Validation;
+using Spectre.Console;
+
+namespace BayesPfl.Cli;
+
+/// <summary>
+/// `bayespfl bench`: inference throughput of the whole detector on the chosen device and, in the same run, on the CPU
+/// as the baseline. Per device: one untimed warm-up image (kernel compilation, first allocations), then N images timed
+/// by phase: vision (the image tower, one batch), text (prompt flows and the text tower on the spliced prompts) and
+/// head (RCA, similarity maps, scores, the map's download). Inputs are random preprocessed images, so image decoding
+/// and resizing are not measured. Phases are cut at the detector's inspection points with a device synchronise.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda (the CPU baseline is always measured)", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var clip = new Option<string?>("--clip") { Description = "CLIP engine file" };
+        var head = new Option<string?>("--head") { Description = "head engine file" };
+        var tiny = new Option<bool>("--tiny") { Description = "a tiny random CLIP and head instead of real weights (RandomClip.Tiny: 112 px, width 64)" };
+        var images = new Option<int>("--images") { Description = "images timed per device", DefaultValueFactory = _ => 2 };
+        var command = new Command("bench", "Measure inference throughput (images/s, ms per image by phase) against the CPU") { device, clip, head, tiny, images };
+        command.SetAction(r => Run(Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true), r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(images)));
+        return command;
+    }
+
+    private static int Run(DetectorDevice device, string? clip, string? head, bool tiny, int images)
+    {
+        if (tiny ? clip is not null || head is not null : clip is null || head is null)
+            return Fail("give either --clip and --head, or --tiny");
+        if (images <= 0) return Fail($"--images is {images}, must be positive");
+        string? scratch = null;
+        try
+        {
+            // The chosen device first, so that a missing GPU fails before minutes of CPU baseline.
+            var chosen = DeviceBackends.Open(device);
+            if (chosen is CpuBackend) chosen.Dispose();
+            if (tiny) (clip, head, scratch) = WriteTiny();
+            var rows = new List<Timing> { Measure(new CpuBackend(), clip!, head!, images) };
+            if (chosen is not CpuBackend) rows.Add(Measure(chosen, clip!, head!, images));
+            Print(rows, clip!, images);
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
+        {
+            return Fail(e.Message);
+        }
+        finally
+        {
+            if (scratch is not null) Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"bayespfl bench: {message}");
+        return 2;
+    }
+
+    /// <summary>RandomClip.Tiny and a freshly initialised head that fits it, in a scratch folder the caller deletes.</summary>
+    private static (string Clip, string Head, string Dir) WriteTiny()
+    {
+        var dir = Directory.CreateTempSubdirectory("bayespfl-bench-").FullName;
+        var config = RandomClip.Tiny;
+        var clip = Path.Combine(dir, "clip.safetensors");
+        var head = Path.Combine(dir, "head.safetensors");
+        RandomClip.Write(clip, config, seed: 1);
+        var headConfig = new HeadConfig { Embed = config.EmbedDim, VisionWidth = config.Vision.Width, Hidden = config.Vision.Width / 2, FuseHidden = config.Vision.Width / 2 };
+        using var cpu = new CpuBackend();
+        using var parameters = HeadParameters.Initialize(cpu, headConfig, seed: 2);
+        parameters.SaveHeadFile(head, TrainingStage.Two);
+        return (clip, head, dir);
+    }
+
+    private sealed record Timing(string Backend, int Images, double Vision, double Text, double Head, double Total);
+
+    /// <summary>Runs the detector on <paramref name="backend"/> (which it then owns) and returns seconds per phase for <paramref name="n"/> images.</summary>
+    private static Timing Measure(IBackend backend, string clip, string head, int n)
+    {
+        var clock = new PhaseClock(backend);
+        AnomalyDetector created;
+        try
+        {
+            created = AnomalyDetector.Create(backend, clip, head, new DetectorOptions { Inspect = clock.At });
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
+        using var detector = created;
+        var ids = ClipTokenizer.Default.Tokenize(ClassNames.Prompt("bottle"), detector.ClipConfig.Text.ContextLength);
+        var pixels = 3 * detector.ImageSize * detector.ImageSize;
+        detector.Run(RandomPixels(pixels, 1), ids);
+        clock.Start();
+        detector.Run(RandomPixels(pixels * n, 2), ids);
+        clock.Stop();
+        return new Timing(backend.Name, n, clock.Vision, clock.Text, clock.Head, clock.Total);
+    }
+
+    private static float[] RandomPixels(int count, ulong seed)
+    {
+        var values = new float[count];
+        new GaussianNoise(seed).Fill(values);
+        return values;
+    }
+
+    private static void Print(List<Timing> rows, string clip, int images)
+    {
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
+        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(clip)}, {images} images per device (after one warm-up image), random preprocessed inputs"));
+        var table = new Table().AddColumn("backend");
+        foreach (var c in new[] { "vision ms/img", "text ms/img", "head ms/img", "total ms/img", "images/s", "vs cpu" }) table.AddColumn(new TableColumn(c).RightAligned());
+        var baseline = rows[0].Total;
+        foreach (var r in rows)
+        {
+            table.AddRow(r.Backend, Ms(r.Vision, r.Images), Ms(r.Text, r.Images), Ms(r.Head, r.Images), Ms(r.Total, r.Images),
+                (r.Images / r.Total).ToString("F2", CultureInfo.InvariantCulture), (baseline / r.Total).ToString("F2", CultureInfo.InvariantCulture) + "x");
+        }
+        AnsiConsole.Write(table);
+    }
+
+    private static string Ms(double seconds, int images) => (seconds * 1000 / images).ToString("F2", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Cuts the detector's run into phases at its inspection points: "g" of image 0 ends the image tower, "text" of
+    /// image i ends its prompts and text tower, "g" of image i+1 (or the end) ends image i's head. Each cut synchronises
+    /// the device so that queued GPU work is charged to the phase that queued it.
+    /// </summary>
+    private sealed class PhaseClock(IBackend backend)
+    {
+        private readonly Stopwatch watch = new();
+        private double last;
+        private bool running;
+
+        public double Vision { get; private set; }
+
+        public double Text { get; private set; }
+
+        public double Head { get; private set; }
+
+        public double Total => Vision + Text + Head;
+
+        public void Start()
+        {
+            backend.Synchronize();
+            (Vision, Text, Head, last, running) = (0, 0, 0, 0, true);
+            watch.Restart();
+        }
+
+        public void At(int image, string stage, Engine.Tensors.Tensor _)
+        {
+            if (!running || stage is not ("g" or "text")) return;
+            var span = Lap();
+            if (stage == "text") Text += span;
+            else if (image == 0) Vision += span;
+            else Head += span;
+        }
+
+        public void Stop()
+        {
+            Head += Lap();
+            running = false;
+        }
+
+        private double Lap()
+        {
+            backend.Synchronize();
+            var now = watch.Elapsed.TotalSeconds;
+            var span = now - last;
+            last = now;
+            return span;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Backends.Cpu;
+using BayesPfl.Engine.Backends.Cuda;
+using BayesPfl.Engine.Detection;
+using BayesPfl.Host;
+
+namespace BayesPfl.Engine.Validation;
+
+/// <summary>The backend a --device choice means (as <see cref="AnomalyDetector.Load"/> picks it), for the verbs that run towers directly.</summary>
+public static class DeviceBackends
+{
+    /// <summary>Auto: CUDA when a device is present, else the CPU. Cuda without a device is an <see cref="InvalidOperationException"/> saying why.</summary>
+    public static IBackend Open(DetectorDevice device)
+    {
+        var useCuda = device switch
+        {
+            DetectorDevice.Cpu => false,
+            DetectorDevice.Cuda => Cuda.IsAvailable ? true : throw new InvalidOperationException($"--device cuda: no CUDA device ({Cuda.UnavailableReason})"),
+            _ => Cuda.IsAvailable,
+        };
+        return useCuda ? new CudaBackend(new CudaGpu(EngineKernels.Sources), ownsGpu: true) : new CpuBackend();
+    }
+}

@@ -1,0 +1,46 @@
+using System.Text.RegularExpressions;
+using BayesPfl.Tests.Cli;
+using Xunit;
+
+namespace BayesPfl.Tests.Validation;
+
+/// <summary>`bayespfl bench` at the tiny size (random CLIP and head), on the CPU as CI has it.</summary>
+public class BenchCommandTests
+{
+    [Fact]
+    public void TinyBenchPrintsPhasesThatAddUpAndTheCpuBaseline()
+    {
+        var (exit, stdout, stderr) = CliProcess.Run("bench", "--tiny", "--images", "2", "--device", "cpu");
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("2 images per device", stdout);
+        var row = Regex.Match(stdout, @"│ cpu\s+│\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+1\.00x │");
+        Assert.True(row.Success, stdout);
+        var ms = Enumerable.Range(1, 5).Select(i => double.Parse(row.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.All(ms, v => Assert.True(v > 0, stdout));
+        // The phases partition the timed run (each value is rounded to 0.01 ms).
+        Assert.Equal(ms[3], ms[0] + ms[1] + ms[2], 0.03);
+        Assert.Equal(1000 / ms[3], ms[4], 0.01 + ms[4] * 0.01);
+    }
+
+    [Theory]
+    [InlineData("give either --clip and --head, or --tiny")]
+    [InlineData("give either --clip and --head, or --tiny", "--tiny", "--clip", "c.safetensors")]
+    [InlineData("give either --clip and --head, or --tiny", "--clip", "c.safetensors")]
+    [InlineData("--images is 0, must be positive", "--tiny", "--images", "0")]
+    public void BadArgumentsAreOneLineAndExitTwo(string expected, params string[] args)
+    {
+        var (exit, stdout, stderr) = CliProcess.Run(["bench", .. args]);
+        Assert.Equal(2, exit);
+        Assert.Equal($"bayespfl bench: {expected}", stderr.Trim());
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public void CudaWithoutADeviceIsOneLine()
+    {
+        if (BayesPfl.Host.Cuda.IsAvailable) Assert.Skip("a CUDA device is present: --device cuda is valid here");
+        var (exit, _, stderr) = CliProcess.Run("bench", "--tiny", "--device", "cuda");
+        Assert.Equal(2, exit);
+        Assert.StartsWith("bayespfl bench: --device cuda: no CUDA device", stderr.Trim());
+    }
+}
