@@ -9,4 +9,6 @@ root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
 return root.Parse(args).Invoke();

@@ -40,14 +40,14 @@ public sealed class TrainerValidationTests : IDisposable
         using var file = SafeTensorsFile.Open(clipPath);
         using var clip = ClipWeights.Load(file, backend);
         using var p = HeadParameters.Initialize(backend, Head, 9);
-        var validation = new Validation(clip, categories, seed: 42);
+        var validation = new ValidationSet(clip, categories, seed: 42);
 
         var first = validation.Validate(p, TrainingStage.One, 0);
         Assert.InRange(first.PixelAp, 0, 1);
         Assert.InRange(first.ImageAp, 0, 1);
         // Bitwise: a resumed run re-validates the same state and must take the same decisions.
         Assert.Equal(first, validation.Validate(p, TrainingStage.One, 0));
-        Assert.Equal(first, new Validation(clip, categories, seed: 42).Validate(p, TrainingStage.One, 0));
+        Assert.Equal(first, new ValidationSet(clip, categories, seed: 42).Validate(p, TrainingStage.One, 0));
         // The view follows the buffers: changing a parameter changes what is validated.
         var name = "RCA.q_proj_pre.weight";
         var changed = FakeStep.Download(p[name]).Select(v => v * 50 + 0.3f).ToArray();
@@ -62,7 +62,7 @@ public sealed class TrainerValidationTests : IDisposable
         using var file = SafeTensorsFile.Open(clipPath);
         using var clip = ClipWeights.Load(file, backend);
         var normalOnly = categories.Select(c => c with { Samples = c.Samples.Where(s => !s.IsAnomalous).ToList() }).ToList();
-        Assert.Contains("no anomaly masks", Assert.Throws<ArgumentException>(() => new Validation(clip, normalOnly, 1)).Message);
+        Assert.Contains("no anomaly masks", Assert.Throws<ArgumentException>(() => new ValidationSet(clip, normalOnly, 1)).Message);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class TrainerValidationTests : IDisposable
         using var file = SafeTensorsFile.Open(clipPath);
         using var clip = ClipWeights.Load(file, backend);
         using var step = new FakeStep(backend, 4, Head);
-        using var trainer = new Trainer(step, new FakeBatches(2), new Validation(clip, categories, 42),
+        using var trainer = new Trainer(step, new FakeBatches(2), new ValidationSet(clip, categories, 42),
             new TrainerOptions { OutDir = Path.Combine(dir, "out"), Seed = 42, MaxEpochs = 2 });
         var result = trainer.Run(TestContext.Current.CancellationToken);
         Assert.Equal(2, result.Epochs);

@@ -6,19 +6,6 @@ using BayesPfl.Engine.Model;
 
 namespace BayesPfl.Engine.Training;
 
-/// <summary>Mean pixel AP (stage-1 selection) and mean image AP (stage-2 selection) over the validation categories (spec 9.5).</summary>
-public sealed record ValidationMetrics(double PixelAp, double ImageAp)
-{
-    /// <summary>The metric <see cref="StageControl"/> watches in <paramref name="stage"/>.</summary>
-    public double For(TrainingStage stage) => stage == TrainingStage.One ? PixelAp : ImageAp;
-}
-
-/// <summary>The per-epoch validation the trainer runs; it must be a pure function of (parameters, stage, epoch) so resume is bit-identical.</summary>
-public interface IValidator
-{
-    ValidationMetrics Validate(HeadParameters parameters, TrainingStage stage, int epoch);
-}
-
 /// <summary>
 /// Validation of spec 9.5 with the inference path itself: a detector over the frozen CLIP weights and a view of
 /// the parameters being trained (no copy, no file), R = 5 flow samples, batch 1, the sample cache reset before
@@ -26,7 +13,7 @@ public interface IValidator
 /// binarised masks (as `eval`), image AP on p_img alone (the spec's minmax(p_img) is monotone, so AP is the same).
 /// Categories where a metric is undefined (no anomalous pixel, a single image label) are left out of its mean.
 /// </summary>
-public sealed class Validation : IValidator
+public sealed class ValidationSet : IValidator
 {
     public const int Samples = 5;
 
@@ -34,7 +21,7 @@ public sealed class Validation : IValidator
     private readonly IReadOnlyList<DatasetCategory> categories;
     private readonly ulong seed;
 
-    public Validation(ClipWeights clip, IReadOnlyList<DatasetCategory> categories, ulong seed)
+    public ValidationSet(ClipWeights clip, IReadOnlyList<DatasetCategory> categories, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(categories);
         if (categories.Count == 0 || categories.All(c => c.Samples.Count == 0))

@@ -1,0 +1,70 @@
+using BayesPfl.Engine.Data.Synthetic;
+using BayesPfl.Engine.Model;
+using BayesPfl.Tests.Infra;
+using Xunit;
+
+namespace BayesPfl.Tests.Cli;
+
+/// <summary>`bayespfl train` as a user runs it: option errors, bad paths, and a run on generated data.</summary>
+public class TrainCommandTests
+{
+    [Theory]
+    [InlineData("--source-only-validation --validation-root V", "--source-only-validation and --validation-root exclude each other")]
+    [InlineData("--validation-categories bottle", "--validation-dataset and --validation-categories need --validation-root")]
+    [InlineData("--validation-dataset visa", "--validation-dataset and --validation-categories need --validation-root")]
+    [InlineData("--epochs 0", "--epochs must be 1..30")]
+    [InlineData("--epochs 31", "--epochs must be 1..30")]
+    [InlineData("--batch 0", "--batch must be at least 1")]
+    [InlineData("--dataset imagenet", "imagenet")]
+    public void BadOptionsAreRefusedBeforeAnythingRuns(string extra, string message)
+    {
+        var dir = Repo.TempDir("cli-train");
+        var output = Path.Combine(dir, "out");
+        var (exit, stdout, stderr) = CliProcess.Run(["train", "--root", dir, "--clip", "c", "--out", output, .. extra.Split(' ')]);
+        Assert.True(exit != 0, $"exit 0:\n{stdout}");
+        Assert.Contains(message, stderr + stdout);
+        Assert.False(Directory.Exists(output), "nothing may be written when the options are wrong");
+    }
+
+    [Fact]
+    public void RequiredOptionsAreNamed()
+    {
+        var (exit, stdout, stderr) = CliProcess.Run("train", "--clip", "c");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--root", stderr + stdout);
+        Assert.Contains("--out", stderr + stdout);
+    }
+
+    [Fact]
+    public void MissingDatasetOrCheckpointIsOneClearLine()
+    {
+        var dir = Repo.TempDir("cli-train");
+        var output = Path.Combine(dir, "out");
+        var (exit, _, stderr) = CliProcess.Run("train", "--root", Path.Combine(dir, "nope"), "--clip", "c", "--out", output);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("bayespfl train: ", stderr.Trim());
+        Assert.Contains("nope", stderr);
+
+        (exit, _, stderr) = CliProcess.Run("train", "--root", dir, "--clip", "c", "--out", output, "--resume", Path.Combine(dir, "epoch_3.safetensors"));
+        Assert.Equal(1, exit);
+        Assert.Equal($"bayespfl train: --resume {Path.Combine(dir, "epoch_3.safetensors")}: no such checkpoint", stderr.Trim());
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void RunsOnGeneratedData()
+    {
+        var dir = Repo.TempDir("cli-train");
+        var data = Path.Combine(dir, "data");
+        SyntheticDataset.Generate(data, new SyntheticOptions { Seed = 2, Size = 56, PerCategory = 2, Groups = ["A"] });
+        var clip = Path.Combine(dir, "clip.safetensors");
+        RandomClip.Write(clip, RandomClip.Tiny with { Vision = RandomClip.Tiny.Vision with { ImageSize = 56 } }, 5);
+        var output = Path.Combine(dir, "out");
+        var (exit, stdout, stderr) = CliProcess.Run("train", "--dataset", "mvtec", "--root", data, "--clip", clip, "--out", output,
+            "--categories", "wood,disc", "--epochs", "1", "--batch", "8", "--device", "cpu");
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        foreach (var f in new[] { "best.head.safetensors", "final.head.safetensors", "train-log.jsonl", "checkpoints/epoch_0.safetensors" })
+            Assert.True(File.Exists(Path.Combine(output, f)), f);
+        Assert.Contains("epoch 1/1 stage 1", stdout);
+    }
+}
