@@ -21,7 +21,7 @@ internal static class DemoCommand
     private static Size SizeOf(string name) => name switch
     {
         "tiny" => new Size(RandomClip.Tiny with { Vision = RandomClip.Tiny.Vision with { ImageSize = 56 } }, 2, 2, 8),
-        _ => new Size(RandomClip.Tiny, 4, 4, 8),
+        _ => new Size(RandomClip.Tiny, 4, 8, 8),
     };
 
     public static Command Create()

@@ -9,8 +9,8 @@ namespace BayesPfl.Engine.Training;
 /// <summary>
 /// Validation of spec 9.5 with the inference path itself: a detector over the frozen CLIP weights and a view of
 /// the parameters being trained (no copy, no file), R = 5 flow samples, batch 1, the sample cache reset before
-/// each run and the samples seeded from (seed, epoch). Pixel AP on the sigma-8 blurred maps against the
-/// binarised masks (as `eval`), image AP on p_img alone (the spec's minmax(p_img) is monotone, so AP is the same).
+/// each run and the same seeded samples every epoch (<see cref="TrainerRng.ValidationSeed"/>). Pixel AP on the
+/// sigma-8 blurred maps against the binarised masks (as `eval`), image AP on p_img alone (the spec's minmax(p_img) is monotone, so AP is the same).
 /// Categories where a metric is undefined (no anomalous pixel, a single image label) are left out of its mean.
 /// </summary>
 public sealed class ValidationSet : IValidator
@@ -38,7 +38,7 @@ public sealed class ValidationSet : IValidator
     public ValidationMetrics Validate(HeadParameters parameters, TrainingStage stage, int epoch)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var options = new DetectorOptions { Samples = Samples, Seed = TrainerRng.ValidationSeed(seed, epoch) };
+        var options = new DetectorOptions { Samples = Samples, Seed = TrainerRng.ValidationSeed(seed) };
         using var weights = parameters.AsWeights(stage2: stage != TrainingStage.One);
         using var detector = AnomalyDetector.Over(parameters.Backend, clip, weights, options);
         detector.ResetSampleCache();
