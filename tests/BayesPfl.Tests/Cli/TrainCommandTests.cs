@@ -52,19 +52,32 @@ public class TrainCommandTests
     }
 
     [Fact]
-    public void RunsOnGeneratedData()
+    public void RunsOnGeneratedDataAndResumesBitIdentically()
     {
         var dir = Repo.TempDir("cli-train");
         var data = Path.Combine(dir, "data");
         SyntheticDataset.Generate(data, new SyntheticOptions { Seed = 2, Size = 56, PerCategory = 2, Groups = ["A"] });
         var clip = Path.Combine(dir, "clip.safetensors");
         RandomClip.Write(clip, RandomClip.Tiny with { Vision = RandomClip.Tiny.Vision with { ImageSize = 56 } }, 5);
-        var output = Path.Combine(dir, "out");
-        var (exit, stdout, stderr) = CliProcess.Run("train", "--dataset", "mvtec", "--root", data, "--clip", clip, "--out", output,
-            "--categories", "wood,disc", "--epochs", "1", "--batch", "8", "--device", "cpu");
+        string[] Args(string output, int epochs) => ["train", "--dataset", "mvtec", "--root", data, "--clip", clip, "--out", output,
+            "--categories", "wood,disc", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--batch", "8", "--device", "cpu"];
+
+        var whole = Path.Combine(dir, "whole");
+        var (exit, stdout, stderr) = CliProcess.Run(Args(whole, 2));
         Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
-        foreach (var f in new[] { "best.head.safetensors", "final.head.safetensors", "train-log.jsonl", "checkpoints/epoch_0.safetensors" })
-            Assert.True(File.Exists(Path.Combine(output, f)), f);
-        Assert.Contains("epoch 1/1 stage 1", stdout);
+        foreach (var f in new[] { "best.head.safetensors", "final.head.safetensors", "train-log.jsonl", "checkpoints/epoch_0.safetensors", "checkpoints/epoch_1.safetensors" })
+            Assert.True(File.Exists(Path.Combine(whole, f)), f);
+        Assert.Contains("epoch 2/2 stage 1", stdout);
+
+        // One epoch, then a second run resuming from its checkpoint: the real step, loader and validation
+        // must reproduce the uninterrupted run's parameters bit for bit.
+        var parts = Path.Combine(dir, "parts");
+        (exit, stdout, stderr) = CliProcess.Run(Args(parts, 1));
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        (exit, stdout, stderr) = CliProcess.Run([.. Args(parts, 2), "--resume", Path.Combine(parts, "checkpoints", "epoch_0.safetensors")]);
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("resumed from", stdout);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoints", "epoch_1.safetensors")), File.ReadAllBytes(Path.Combine(parts, "checkpoints", "epoch_1.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "final.head.safetensors")), File.ReadAllBytes(Path.Combine(parts, "final.head.safetensors")));
     }
 }
