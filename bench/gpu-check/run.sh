@@ -41,6 +41,8 @@ for cand in /usr/bin/python3 "$(command -v python3)"; do
 done
 step python 30 bash -c 'for p in /usr/bin/python3 "$(command -v python3)"; do echo "$p:"; "$p" -c "import sys, torch; print(sys.version.split()[0], \"torch\", torch.__version__, \"cuda\", torch.cuda.is_available())"; done'
 step device 45 "$bundle/cli/bayespfl" device
+# Issue 5's speed target: a stage-1 step at the real size (ViT-L/14 at 518, batch 32) against its own forward.
+step train-bench 120 "$bundle/cli/bayespfl" bench --training --real-size --batch 32 --images 3 --device cuda
 
 # The tests that need a real device (they skip with "no CUDA device" elsewhere): every method whose class or
 # name says Gpu, Cuda or Device, and the oracle theories that take a "gpu" backend row. FakeDriver runs the

@@ -29,9 +29,21 @@ internal static class BenchCommand
         var clip = new Option<string?>("--clip") { Description = "CLIP engine file" };
         var head = new Option<string?>("--head") { Description = "head engine file" };
         var tiny = new Option<bool>("--tiny") { Description = "a tiny random CLIP and head instead of real weights (RandomClip.Tiny: 112 px, width 64)" };
-        var images = new Option<int>("--images") { Description = "images timed per device", DefaultValueFactory = _ => 2 };
-        var command = new Command("bench", "Measure inference throughput (images/s, ms per image by phase) against the CPU") { device, clip, head, tiny, images };
-        command.SetAction(r => Run(Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true), r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(images)));
+        var images = new Option<int>("--images") { Description = "images timed per device (with --training: steps timed)", DefaultValueFactory = _ => 2 };
+        var training = new Option<bool>("--training") { Description = "time stage-1 training steps by phase instead of inference (with --tiny, or --real-size)" };
+        var realSize = new Option<bool>("--real-size") { Description = "with --training: ViT-L/14 at 518 px with zero weights (timing only; no CPU baseline, which would take minutes)" };
+        var batch = new Option<int>("--batch") { Description = "with --training: images per step", DefaultValueFactory = _ => 8 };
+        var command = new Command("bench", "Measure inference throughput (images/s, ms per image by phase) against the CPU, or a training step against its forward")
+        {
+            device, clip, head, tiny, images, training, realSize, batch,
+        };
+        command.SetAction(r =>
+        {
+            var dev = Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true);
+            return r.GetValue(training)
+                ? TrainingBench.Run(dev, r.GetValue(tiny), r.GetValue(realSize), r.GetValue(batch), r.GetValue(images))
+                : Run(dev, r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(images));
+        });
         return command;
     }
 
@@ -62,7 +74,7 @@ internal static class BenchCommand
         }
     }
 
-    private static int Fail(string message)
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"bayespfl bench: {message}");
         return 2;

@@ -110,14 +110,16 @@ public sealed class ClipWeights : IDisposable
     }
 
     /// <summary>
-    /// Weights of the config's shapes allocated on <paramref name="backend"/> with nothing uploaded: for planning
-    /// memory with a backend that only counts allocations (the training memory plan), never for running.
+    /// Weights of the config's shapes allocated on <paramref name="backend"/> with nothing uploaded (or zeroed, when
+    /// <paramref name="zeroed"/>): for planning memory with a backend that only counts allocations, and for timing
+    /// at the real size without a checkpoint (zero weights keep every activation finite). Never for results.
     /// </summary>
-    public static ClipWeights Uninitialized(IBackend backend, ClipConfig config)
+    public static ClipWeights Uninitialized(IBackend backend, ClipConfig config, bool zeroed = false)
     {
         ClipConfigRules.Validate(config, "CLIP config for an uninitialised model");
         var owned = new List<Tensor>();
         var loader = new Loader(null, backend, owned, ClipTensorNames.Expected(config).ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal));
+        if (zeroed) loader.ZeroFill = true;
         return new ClipWeights(config, new VisionWeights(loader, config), new TextWeights(loader, config), owned);
     }
 
@@ -135,6 +137,9 @@ public sealed class ClipWeights : IDisposable
     /// </summary>
     internal sealed class Loader(SafeTensorsFile? file, IBackend backend, List<Tensor> owned, IReadOnlyDictionary<string, int[]>? shapes)
     {
+        /// <summary>Without a file: zero each tensor instead of leaving it unset.</summary>
+        public bool ZeroFill { get; set; }
+
         public Tensor Get(string name) =>
             file is null ? Put(name, shapes![name], null) : Put(name, file.Entry(name).Shape, file.ReadFloats(name));
 
@@ -157,6 +162,7 @@ public sealed class ClipWeights : IDisposable
             var t = backend.Allocate(new Shape(shape), name);
             owned.Add(t);
             if (data is not null) backend.Upload(t, data);
+            else if (ZeroFill) backend.Zero(t);
             return t;
         }
     }

@@ -41,6 +41,13 @@ public sealed class TrainStep : ITrainStep
 
     public HeadParameters Parameters { get; }
 
+    /// <summary>
+    /// Called at the phase boundaries of <see cref="Run"/> (for benchmarks): "vision" after the image tower,
+    /// "forward" after the prompt flows and the text tower, "head" after the head's losses and their backward,
+    /// "backward" after the text tower and flow backward (stage 1 only).
+    /// </summary>
+    public Action<string>? Mark { get; set; }
+
     /// <summary>Bytes the text tower and the head keep for their backward after the last step (memory plan).</summary>
     public long SavedBytes => text.SavedBytes + head.SavedBytes;
 
@@ -61,14 +68,17 @@ public sealed class TrainStep : ITrainStep
         using var masks = Upload(batch.Masks, new Shape(n, s, s), "train.masks");
         using var eps = Upload(noise, new Shape(n + 2, c), "train.eps");
         using var features = vision.Encode(images, tapLayers);
+        Mark?.Invoke("vision");
         using var blocks = backend.Allocate(new Shape(prompts, 2 * cfg.Tokens, c), "train.prompt_blocks");
         var dist = flows.Forward(blocks, features.Global, eps);
         using var embeddings = text.Forward(PromptIds(batch.ClassNames, cfg.Bank), blocks);
         using var norms = backend.Allocate(new Shape(prompts), "train.text_norms");
         using var normalised = backend.Allocate(embeddings.Shape, "train.text");
         backend.L2Normalize(normalised, norms, embeddings);
+        Mark?.Invoke("forward");
         using var dtext = backend.Allocate(embeddings.Shape, "train.dtext");
         var losses = head.Run(dtext, normalised, features.Global, features.Taps, batch.Labels, masks, bankIndex, stage);
+        Mark?.Invoke("head");
         if (stage == TrainingStage.Two) return new StepLosses(losses.Cls, losses.Focal, losses.Dice, 0, 0);
 
         using var dembeddings = backend.Allocate(embeddings.Shape, "train.dembeddings");
@@ -76,6 +86,7 @@ public sealed class TrainStep : ITrainStep
         using var dblocks = backend.Allocate(blocks.Shape, "train.dprompt_blocks");
         text.Backward(dblocks, dembeddings);
         flows.Backward(dblocks);
+        Mark?.Invoke("backward");
         return new StepLosses(losses.Cls, losses.Focal, losses.Dice, dist, losses.Orth);
     }
 

@@ -22,7 +22,23 @@ public class BenchCommandTests
         Assert.Equal(1000 / ms[3], ms[4], 0.01 + ms[4] * 0.01);
     }
 
+    [Fact]
+    public void TinyTrainingBenchPrintsPhasesThatAddUpAndTheStepToForwardRatio()
+    {
+        var (exit, stdout, stderr) = CliProcess.Run("bench", "--training", "--tiny", "--batch", "2", "--images", "1", "--device", "cpu");
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("stage-1 training steps of 2 images", stdout);
+        var row = Regex.Match(stdout, @"│ cpu\s+│\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+)x │\s+1\.00x │");
+        Assert.True(row.Success, stdout);
+        var v = Enumerable.Range(1, 7).Select(i => double.Parse(row.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.All(v, x => Assert.True(x > 0, stdout));
+        // The four phases partition the step (each rounded to 0.1 ms); the ratio is the step over vision + forward.
+        Assert.Equal(v[4], v[0] + v[1] + v[2] + v[3], 0.25);
+        Assert.Equal(v[4] / (v[0] + v[1]), v[6], 0.02 + v[6] * 0.02);
+    }
+
     [Theory]
+    [InlineData("--training needs exactly one of --tiny and --real-size", "--training")]
     [InlineData("give either --clip and --head, or --tiny")]
     [InlineData("give either --clip and --head, or --tiny", "--tiny", "--clip", "c.safetensors")]
     [InlineData("give either --clip and --head, or --tiny", "--clip", "c.safetensors")]

@@ -154,7 +154,8 @@ public sealed class TrainingLoader : IDisposable
             Array.Resize(ref masks, kept.Count * area);
         }
         return new TrainBatch(images, masks, [.. kept.Select(i => slots[i]!.Value.Label)], [.. kept.Select(i => slots[i]!.Value.Name)],
-                              [.. kept.Select(i => slots[i]!.Value.Index)], s) { Epoch = epoch, Index = batchIndex };
+                              [.. kept.Select(i => slots[i]!.Value.Index)], s)
+        { Epoch = epoch, Index = batchIndex };
     }
 
     /// <summary>One slot: its sample (or a mosaic), augmented and preprocessed into the batch; null when a file
