@@ -130,7 +130,6 @@ internal static class BenchCommand
 
     private static void Print(List<Timing> rows, string clip, int images)
     {
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(clip)}, {images} images per device (after one warm-up image), random preprocessed inputs"));
         var table = new Table().AddColumn("backend");
         foreach (var c in new[] { "vision ms/img", "text ms/img", "head ms/img", "total ms/img", "images/s", "vs cpu" }) table.AddColumn(new TableColumn(c).RightAligned());

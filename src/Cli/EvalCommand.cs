@@ -50,16 +50,6 @@ internal static class EvalCommand
     private sealed record EvalArgs(string Layout, string Root, string Clip, string Head, string? Categories, string? Output,
         string? Heatmaps, string? Plots, bool SaveThreshold, DetectorDevice Device);
 
-    private static DatasetLayout? Layout(string name) => name switch
-    {
-        "mvtec" => DatasetLayout.MvTec,
-        "visa" => DatasetLayout.Visa,
-        "btad" => DatasetLayout.Btad,
-        "meta" => DatasetLayout.MetaJson,
-        "folder" => DatasetLayout.Folder,
-        _ => null,
-    };
-
     private static int Run(EvalArgs a)
     {
         try
@@ -68,7 +58,7 @@ internal static class EvalCommand
             {
                 Categories = a.Categories?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
-            var data = DatasetReader.Open(a.Root, Layout(a.Layout), options);
+            var data = DatasetReader.Open(a.Root, TrainCommand.Layout(a.Layout), options);
             foreach (var w in data.Warnings) Console.Error.WriteLine($"bayespfl eval: warning: {w}");
             if (data.Categories.Count == 0 || !data.Samples.Any()) throw new DatasetException($"{a.Root}: no test images found");
             DatasetChecks.CheckFiles(data);

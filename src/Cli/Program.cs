@@ -1,5 +1,9 @@
 using System.CommandLine;
 using BayesPfl.Cli;
+using Spectre.Console;
+
+// Redirected output (logs, CI, tests) has no terminal width; Spectre would assume 80 columns and fold the tables.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
 
 var root = new RootCommand("bayespfl: Bayes-PFL zero-shot anomaly detection on CUDA and CPU");
 root.Subcommands.Add(DeviceCommand.Create());

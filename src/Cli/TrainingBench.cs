@@ -47,7 +47,6 @@ internal static class TrainingBench
 
     private static void Print(List<TrainingBenchmark.Timing> rows, string model)
     {
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         AnsiConsole.MarkupLine(Markup.Escape($"{model}: stage-1 training steps of {rows[0].Batch} images, {rows[0].Steps} timed after one warm-up"));
         var table = new Table().AddColumn("backend");
         foreach (var c in new[] { "vision ms", "flows+text fwd ms", "head fwd+bwd ms", "text+flows bwd ms", "step ms", "images/s", "step / forward", "vs first row" })

@@ -32,7 +32,6 @@ internal static class ValidateCommand
     private static int Run(string reference, string? clip, string? head, DetectorDevice device)
     {
         // Piped output (logs, CI) gets the whole table instead of Spectre's 80-column default.
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         ValidationReport report;
         try
         {

@@ -38,6 +38,8 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(options);
+        if (!(options.LrScale > 0) || double.IsInfinity(options.LrScale))
+            throw new ArgumentOutOfRangeException(nameof(options), options.LrScale, "the learning-rate scale must be a positive number");
         if (options.MaxEpochs is < 1 or > StageControl.MaxEpochs)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxEpochs, $"epochs must be 1..{StageControl.MaxEpochs}");
         (this.step, this.data, this.validator, this.options) = (step, data, validator, options);
@@ -138,7 +140,7 @@ public sealed class Trainer : IDisposable
             var seconds = clock.Elapsed.TotalSeconds;
             var remaining = (long)(options.MaxEpochs - control.EpochsDone) * data.BatchesPerEpoch - batch;
             var info = new TrainerStep(epoch, batch - 1, data.BatchesPerEpoch, globalStep, stage, bank, losses,
-                stage == TrainingStage.One ? lr * ParamGroups.BaseLr(ParamGroup.Prompts) : ParamGroups.StageTwoLr,
+                options.LrScale * (stage == TrainingStage.One ? lr * ParamGroups.BaseLr(ParamGroup.Prompts) : ParamGroups.StageTwoLr),
                 images / Math.Max(seconds, 1e-9), TimeSpan.FromSeconds(seconds / steps * remaining));
             log.Step(info);
             options.OnStep?.Invoke(info);
@@ -159,14 +161,19 @@ public sealed class Trainer : IDisposable
         opt = next;
     }
 
-    /// <summary>Stage 1: every parameter in its group of 9.4; stage 2: class_mapping, image_mapping, fuse at 1e-4 (multiplier 1).</summary>
-    private AdamOptimizer NewOptimizer(TrainingStage stage)
+    private AdamOptimizer NewOptimizer(TrainingStage stage) => Optimizer(P, stage, options.LrScale);
+
+    /// <summary>
+    /// Stage 1: every parameter in its group of 9.4; stage 2: class_mapping, image_mapping, fuse at 1e-4 (multiplier
+    /// 1). Every base learning rate is multiplied by <paramref name="lrScale"/> (1 = the spec).
+    /// </summary>
+    public static AdamOptimizer Optimizer(HeadParameters p, TrainingStage stage, double lrScale = 1)
     {
         var o = new AdamOptimizer();
-        foreach (var name in P.Names)
+        foreach (var name in p.Names)
         {
-            if (stage == TrainingStage.One) o.Add(name, P[name], P.Grad(name), ParamGroups.BaseLr(ParamGroups.Of(name)));
-            else if (ParamGroups.InStageTwo(name)) o.Add(name, P[name], P.Grad(name), ParamGroups.StageTwoLr);
+            if (stage == TrainingStage.One) o.Add(name, p[name], p.Grad(name), lrScale * ParamGroups.BaseLr(ParamGroups.Of(name)));
+            else if (ParamGroups.InStageTwo(name)) o.Add(name, p[name], p.Grad(name), lrScale * ParamGroups.StageTwoLr);
         }
         return o;
     }

@@ -46,8 +46,7 @@ public class TrainStepOracleTests(TrainOracleCase oracle, ITestOutputHelper outp
     {
         using var backend = TestBackends.Cpu();
         using var run = Load(backend);
-        var optimizer = new AdamOptimizer();
-        foreach (var name in run.Parameters.Names) optimizer.Add(name, run.Parameters[name], run.Parameters.Grad(name), ParamGroups.BaseLr(ParamGroups.Of(name)));
+        var optimizer = Trainer.Optimizer(run.Parameters, TrainingStage.One);
         var schedule = new LrSchedule(oracle.ItersPerEpoch);
         for (var t = 0; t < oracle.Steps; t++)
         {
