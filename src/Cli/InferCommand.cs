@@ -22,7 +22,11 @@ internal static class InferCommand
 
     public static Command Create()
     {
-        var inputs = new Argument<string[]>("inputs") { Description = "image files and/or folders of images", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("inputs")
+        {
+            Description = "image files, folders of images, and file-name wildcards such as images/*.png (for shells that do not expand them)",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var clip = new Option<string>("--clip") { Description = "CLIP engine file (bayespfl convert of a CLIP checkpoint)", Required = true };
         var head = new Option<string>("--head") { Description = "head engine file (bayespfl convert of a Bayes-PFL checkpoint)", Required = true };
         var className = new Option<string>("--class") { Description = "object category, e.g. bottle or pcb1", Required = true };
@@ -38,15 +42,20 @@ internal static class InferCommand
         };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var batch = new Option<int>("--batch") { Description = "images per image-tower batch (results do not depend on it)", DefaultValueFactory = _ => 8 };
+        batch.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1");
+        });
         var command = new Command("infer", "Detect anomalies in images with Bayes-PFL (zero-shot)")
-            { inputs, clip, head, className, output, threshold, pixelThreshold, device };
+            { inputs, clip, head, className, output, threshold, pixelThreshold, device, batch };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(clip)!, r.GetValue(head)!, r.GetValue(className)!, r.GetValue(output),
-            r.GetValue(threshold), r.GetValue(pixelThreshold), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true)));
+            r.GetValue(threshold), r.GetValue(pixelThreshold), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true), r.GetValue(batch)));
         return command;
     }
 
     private static int Run(string[] inputs, string clipPath, string headPath, string className, string? output,
-        double? threshold, double? pixelThreshold, DetectorDevice device)
+        double? threshold, double? pixelThreshold, DetectorDevice device, int batchSize)
     {
         var failed = false;
         var files = new List<string>();
@@ -59,6 +68,15 @@ internal static class InferCommand
                 files.AddRange(found);
             }
             else if (File.Exists(input)) files.Add(input);
+            else if (Path.GetFileName(input).IndexOfAny(['*', '?']) >= 0)
+            {
+                var dir = Path.GetDirectoryName(input) is { Length: > 0 } d ? d : ".";
+                var found = Directory.Exists(dir)
+                    ? Directory.EnumerateFiles(dir, Path.GetFileName(input)).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToArray()
+                    : [];
+                if (found.Length == 0) Fail($"{input}: matches no images");
+                files.AddRange(found);
+            }
             else Fail($"{input}: no such file or folder");
         }
         if (files.Count == 0) return 1;
@@ -81,24 +99,43 @@ internal static class InferCommand
             Console.WriteLine($"thresholds: image {thresholds.Image.ToString(CultureInfo.InvariantCulture)} on {ImageDecision.ScoreKind}, " +
                               $"pixel {thresholds.Pixel.ToString(CultureInfo.InvariantCulture)}, from {thresholds.Source}");
             var records = new InferenceRecords(output, className, thresholds.Image, thresholds.Pixel, thresholds.Source);
-            foreach (var file in files)
+            foreach (var chunk in files.Chunk(batchSize))
             {
+                IReadOnlyList<AnomalyResult>? results = null;
                 try
                 {
-                    var d = detector.Detect(file, className);
-                    var anomalous = ImageDecision.IsAnomalous(d.PImg, d.SMap, thresholds.Image);
-                    Console.WriteLine($"{file}\tscore={ImageDecision.Score(d.PImg, d.SMap):F4}\tp_img={d.PImg:F4}\ts_map={d.SMap:F4}\t{(anomalous ? "ANOMALOUS" : "normal")}");
-                    records.Add(d, anomalous);
+                    results = detector.Detect(chunk, className);
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or UnknownImageFormatException or NotSupportedException or UnauthorizedAccessException)
+                catch (Exception e) when (IsImageError(e) && chunk.Length > 1)
                 {
-                    Fail($"{file}: {e.Message}");
+                    // One bad image fails its whole batch: run the batch image by image so the others still get results.
                 }
                 catch (ArgumentException e)
                 {
                     // The class name does not fit the model (e.g. it overflows the text context): every image would fail alike.
                     Console.Error.WriteLine($"bayespfl infer: {e.Message}");
                     return 1;
+                }
+                catch (Exception e) when (IsImageError(e))
+                {
+                    Fail($"{chunk[0]}: {e.Message}");
+                    continue;
+                }
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    AnomalyResult d;
+                    try
+                    {
+                        d = results?[i] ?? detector.Detect(chunk[i], className);
+                    }
+                    catch (Exception e) when (IsImageError(e))
+                    {
+                        Fail($"{chunk[i]}: {e.Message}");
+                        continue;
+                    }
+                    var anomalous = ImageDecision.IsAnomalous(d.PImg, d.SMap, thresholds.Image);
+                    Console.WriteLine($"{chunk[i]}\tscore={ImageDecision.Score(d.PImg, d.SMap):F4}\tp_img={d.PImg:F4}\ts_map={d.SMap:F4}\t{(anomalous ? "ANOMALOUS" : "normal")}");
+                    records.Add(d, anomalous);
                 }
             }
             try
@@ -111,6 +148,9 @@ internal static class InferCommand
             }
         }
         return failed ? 1 : 0;
+
+        static bool IsImageError(Exception e) =>
+            e is IOException or InvalidDataException or UnknownImageFormatException or NotSupportedException or UnauthorizedAccessException;
 
         void Fail(string message)
         {

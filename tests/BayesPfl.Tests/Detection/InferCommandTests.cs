@@ -18,8 +18,9 @@ public class InferCommandTests(PipelineOracleFixture fx) : IClassFixture<Pipelin
         var corrupt = Path.Combine(dir, "corrupt.png");
         File.WriteAllBytes(corrupt, File.ReadAllBytes(fx.Images[2])[..60]);
         var output = Path.Combine(dir, "out");
-        var (exit, stdout, stderr) = CliProcess.Run("infer", images, fx.Images[2], corrupt, Path.Combine(dir, "missing.png"),
-            "--clip", fx.ClipPath, "--head", fx.HeadPath, "--class", "screw", "--out", output, "--device", "cpu", "--threshold", "0.3");
+        // A wildcard for the folder's images; --batch 2 puts the corrupt file in a batch with a good one, which must still get its result.
+        var (exit, stdout, stderr) = CliProcess.Run("infer", Path.Combine(images, "*.png"), fx.Images[2], corrupt, Path.Combine(dir, "missing.png"),
+            "--clip", fx.ClipPath, "--head", fx.HeadPath, "--class", "screw", "--out", output, "--device", "cpu", "--threshold", "0.3", "--batch", "2");
         Assert.True(exit == 1, $"exit {exit}:\n{stdout}\n{stderr}");
         var errors = stderr.Trim().Split('\n');
         Assert.Equal(2, errors.Length);
