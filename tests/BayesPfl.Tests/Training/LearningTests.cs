@@ -10,9 +10,10 @@ namespace BayesPfl.Tests.Training;
 /// defect dataset, a tiny CLIP with fixed random weights, the head trained on the CPU on group A (fabric, wood,
 /// disc, bottle) and evaluated zero-shot on group B (grid, stone, nut, pill), which it never saw. A test of the
 /// training machinery, not of CLIP: random towers give patch features from which a defect direction that carries
-/// over to unseen textures can only partly be learnt. Measured on this 2-core machine (about 2 minutes): held-out
-/// mean pixel AUROC 0.459 before → 0.570 after, pixel AP 0.010 → 0.046 (4.6x); in-domain validation pixel AP
-/// 0.05 → 0.28 over the epochs. Training on the CPU is deterministic, so these are the figures CI sees.
+/// over to unseen textures can only partly be learnt. Measured on this 2-core machine (67 s idle): held-out mean
+/// pixel AUROC 0.460 before → 0.708 after, pixel AP 0.010 → 0.039 (3.9x), AUPRO 0.112 → 0.318; in-domain
+/// validation pixel AP 0.02 → 0.27 over the 20 epochs. Training on the CPU is deterministic, so these are the
+/// figures CI sees.
 /// </summary>
 public class LearningTests(ITestOutputHelper output)
 {
@@ -28,8 +29,8 @@ public class LearningTests(ITestOutputHelper output)
         output.WriteLine($"held-out pixel AUROC {before.PixelAuroc:F3} -> {after.PixelAuroc:F3}, pixel AP {before.PixelAp:F4} -> {after.PixelAp:F4}");
         // The untrained head (spec 9.4 init) scores the held-out pixels at chance: AUROC within 0.1 of 0.5.
         Assert.InRange(before.PixelAuroc, 0.4, 0.6);
-        // "Clearly better": at least 0.07 above it (measured +0.11) and pixel AP at least doubled (measured 4.6x).
-        Assert.True(after.PixelAuroc >= before.PixelAuroc + 0.07, $"pixel AUROC {before.PixelAuroc:F3} -> {after.PixelAuroc:F3}");
+        // "Clearly better": at least 0.15 above it (measured +0.25) and pixel AP at least doubled (measured 3.9x).
+        Assert.True(after.PixelAuroc >= before.PixelAuroc + 0.15, $"pixel AUROC {before.PixelAuroc:F3} -> {after.PixelAuroc:F3}");
         Assert.True(after.PixelAp >= 2 * before.PixelAp, $"pixel AP {before.PixelAp:F4} -> {after.PixelAp:F4}");
     }
 
