@@ -50,6 +50,7 @@ step train-bench 120 "$bundle/cli/bayespfl" bench --training --real-size --batch
 filter=(-method '*Gpu*' -method '*Cuda*' -method '*Device*'
     -method 'BayesPfl.Tests.Head.HeadOracleTests.*' -method 'BayesPfl.Tests.Head.FullSizeHeadTests.*'
     -method 'BayesPfl.Tests.Head.OracleBackwardTests.*' -method 'BayesPfl.Tests.Model.EmbeddingBackwardOracleTests.*'
+    -method 'BayesPfl.Tests.Training.HeadLossTrainingTests.*' -method 'BayesPfl.Tests.Training.TrainStepOracleTests.*'
     -method- '*FakeDriver*')
 rm -f "$OUT/tests.xml"
 step tests "$(( $(left) > 30 ? $(left) : 30 ))" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \

@@ -14,7 +14,7 @@ namespace BayesPfl.Tests.Training;
 /// </summary>
 public class TrainStepOracleTests(TrainOracleCase oracle, ITestOutputHelper output) : IClassFixture<TrainOracleCase>
 {
-    public static TheoryData<string> Backends => ["cpu", "emulated"];
+    public static TheoryData<string> Backends => ["cpu", "emulated", "gpu"];
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -63,7 +63,14 @@ public class TrainStepOracleTests(TrainOracleCase oracle, ITestOutputHelper outp
 
     private static double[] Terms(StepLosses l) => [l.Cls, .. l.Focal, .. l.Dice, l.Dist, l.Orth, l.Total];
 
-    private static IBackend Make(string name) => name == "cpu" ? TestBackends.Cpu() : TestBackends.Emulated();
+    private static IBackend Make(string name)
+    {
+        if (name == "cpu") return TestBackends.Cpu();
+        if (name == "emulated") return TestBackends.Emulated();
+        var (gpu, reason) = TestBackends.RealGpu();
+        if (gpu is null) Assert.Skip(reason);
+        return gpu;
+    }
 
     private sealed record Run(ClipWeights Clip, HeadParameters Parameters, TrainStep Step) : IDisposable
     {
