@@ -27,6 +27,9 @@ internal sealed record TrainSettings(string Layout, string Root, string Clip, st
     /// <summary>The augmentations of spec 9.6 (and the MVTec mosaic); off trains on the images as they are.</summary>
     public bool Augment { get; init; } = true;
 
+    /// <summary>Train on anomalous images without a mask as if their mask were empty (with a warning), instead of refusing.</summary>
+    public bool AllowMissingMasks { get; init; }
+
     /// <summary>Multiplies every base learning rate (TrainerOptions.LrScale).</summary>
     public double LrScale { get; init; } = 1;
 
@@ -67,6 +70,10 @@ internal static class TrainCommand
         var batch = new Option<int>("--batch") { Description = "images per step", DefaultValueFactory = _ => 32 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the initialisation, shuffling, augmentation, bank index and flow noise", DefaultValueFactory = _ => 333 };
         var lrScale = new Option<double>("--lr-scale") { Description = "multiply every base learning rate (1 = the paper's; a tiny model trained for minutes needs ~30)", DefaultValueFactory = _ => 1 };
+        var allowMissingMasks = new Option<bool>("--allow-missing-masks")
+        {
+            Description = "train on anomalous images that have no mask as if the mask were empty (a warning names them); default: refuse before training",
+        };
         var noAugment = new Option<bool>("--no-augment") { Description = "train without the augmentations of spec 9.6 (rotations, colour, noise, blur, MVTec mosaic)" };
         var device = DeviceOption();
         var resume = new Option<string?>("--resume") { Description = "continue from OUT/checkpoints/epoch_E.safetensors (same dataset, batch and seed)" };
@@ -77,7 +84,7 @@ internal static class TrainCommand
         var validationCategories = new Option<string?>("--validation-categories") { Description = "comma-separated validation categories (default: the reference's five for MVTec or VisA)" };
         var command = new Command("train", "Train the Bayes-PFL head (prompt flows, RCA, class mapping) on a dataset")
         {
-            dataset, root, clip, headInit, output, epochs, batch, lrScale, noAugment, seed, device, resume, categories,
+            dataset, root, clip, headInit, output, epochs, batch, lrScale, noAugment, allowMissingMasks, seed, device, resume, categories,
             sourceOnly, validationRoot, validationDataset, validationCategories,
         };
         command.Validators.Add(r =>
@@ -106,6 +113,7 @@ internal static class TrainCommand
             Batch = r.GetValue(batch),
             LrScale = r.GetValue(lrScale),
             Augment = !r.GetValue(noAugment),
+            AllowMissingMasks = r.GetValue(allowMissingMasks),
             Seed = r.GetValue(seed),
             Device = ParseDevice(r.GetValue(device)!),
             Resume = r.GetValue(resume),
@@ -137,11 +145,12 @@ internal static class TrainCommand
     internal static TrainerResult Train(TrainSettings s)
     {
         if (s.Resume is not null && !File.Exists(s.Resume)) throw new FileNotFoundException($"--resume {s.Resume}: no such checkpoint");
-        var source = DatasetReader.Open(s.Root, Layout(s.Layout), new DatasetOptions { Categories = s.Categories });
+        var masks = s.AllowMissingMasks ? MissingMaskPolicy.Warn : MissingMaskPolicy.Error;
+        var source = DatasetReader.Open(s.Root, Layout(s.Layout), new DatasetOptions { Categories = s.Categories, MissingMask = masks });
         var plan = s.ValidationRoot is null
             ? ValidationPlan.SourceOnly(source, seed: s.Seed)
             : ValidationPlan.TargetCategories(source, s.ValidationRoot, s.ValidationCategories, Layout(s.ValidationLayout));
-        var set = TrainingSet.Open(plan.Training);
+        var set = TrainingSet.Open(plan.Training, new TrainingSetOptions { MissingMask = masks });
         foreach (var w in source.Warnings.Concat(set.Warnings)) Console.Error.WriteLine($"bayespfl train: warning: {w}");
         using var backend = CreateBackend(s.Device);
         using var clipFile = SafeTensorsFile.Open(s.Clip);

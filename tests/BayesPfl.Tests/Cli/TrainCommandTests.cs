@@ -80,4 +80,31 @@ public class TrainCommandTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoints", "epoch_1.safetensors")), File.ReadAllBytes(Path.Combine(parts, "checkpoints", "epoch_1.safetensors")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "final.head.safetensors")), File.ReadAllBytes(Path.Combine(parts, "final.head.safetensors")));
     }
+
+    [Fact]
+    public void AMissingMaskStopsTrainingBeforeItStartsUnlessAllowed()
+    {
+        var dir = Repo.TempDir("cli-train-masks");
+        var data = Path.Combine(dir, "data");
+        SyntheticDataset.Generate(data, new SyntheticOptions { Seed = 3, Size = 56, PerCategory = 2, Groups = ["A"] });
+        var lost = Path.Combine(data, "wood", "ground_truth", "hole", "000_mask.png");
+        File.Delete(lost);
+        var clip = Path.Combine(dir, "clip.safetensors");
+        RandomClip.Write(clip, RandomClip.Tiny with { Vision = RandomClip.Tiny.Vision with { ImageSize = 56 } }, 5);
+        string[] Args(string output) => ["train", "--dataset", "mvtec", "--root", data, "--clip", clip, "--out", output,
+            "--categories", "wood", "--epochs", "1", "--batch", "8", "--device", "cpu"];
+
+        var refused = Path.Combine(dir, "refused");
+        var (exit, _, stderr) = CliProcess.Run(Args(refused));
+        Assert.NotEqual(0, exit);
+        Assert.Contains("000.png has no mask", stderr);
+        Assert.False(Directory.Exists(Path.Combine(refused, "checkpoints")), "nothing may be written before the data is checked");
+
+        var allowed = Path.Combine(dir, "allowed");
+        (exit, var stdout, stderr) = CliProcess.Run([.. Args(allowed), "--allow-missing-masks"]);
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("warning", stderr);
+        Assert.Contains("000.png", stderr);
+        Assert.True(File.Exists(Path.Combine(allowed, "final.head.safetensors")));
+    }
 }
