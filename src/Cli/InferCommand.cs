@@ -20,6 +20,9 @@ internal static class InferCommand
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"];
 
+    /// <summary>The prompt noun when the user names no category: the generic word CLIP knows for any item.</summary>
+    public const string DefaultClass = "object";
+
     public static Command Create()
     {
         var inputs = new Argument<string[]>("inputs")
@@ -29,7 +32,11 @@ internal static class InferCommand
         };
         var clip = new Option<string>("--clip") { Description = "CLIP engine file (bayespfl convert of a CLIP checkpoint)", Required = true };
         var head = new Option<string>("--head") { Description = "head engine file (bayespfl convert of a Bayes-PFL checkpoint)", Required = true };
-        var className = new Option<string>("--class") { Description = "object category, e.g. bottle or pcb1", Required = true };
+        var className = new Option<string>("--class")
+        {
+            Description = $"object category in the prompt, e.g. bottle or pcb1 (renamed as the original does); default \"{DefaultClass}\" for images of no known category",
+            DefaultValueFactory = _ => DefaultClass,
+        };
         var output = new Option<string?>("--out") { Description = "folder for results.jsonl, results.csv, the map PNGs and the heatmap overlays" };
         var threshold = new Option<double?>("--threshold")
         {

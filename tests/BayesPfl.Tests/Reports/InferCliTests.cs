@@ -46,6 +46,12 @@ public class InferCliTests(PipelineOracleFixture fx) : IClassFixture<PipelineOra
         Assert.Contains("image 1 on", stdout);
         Assert.Contains("pixel 0.4, from the command line and sidecar", stdout);
         Assert.Equal(["normal", "normal"], Decisions(stdout));
+
+        // No --class: the generic prompt noun, which no sidecar category matches, so the pooled threshold.
+        (exit, stdout, stderr) = Infer(head);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("class 'object'", stdout);
+        Assert.Contains("(pooled over 1 categories of data)", stdout);
     }
 
     [Fact]
