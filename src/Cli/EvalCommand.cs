@@ -26,8 +26,8 @@ internal static class EvalCommand
         var dataset = new Option<string>("--dataset") { Description = "dataset layout: mvtec, visa, btad, meta, folder or auto", DefaultValueFactory = _ => "auto" };
         dataset.AcceptOnlyFromAmong("mvtec", "visa", "btad", "meta", "folder", "auto");
         var root = new Option<string>("--root") { Description = "dataset root folder", Required = true };
-        var clip = new Option<string>("--clip") { Description = "CLIP engine file", Required = true };
-        var head = new Option<string>("--head") { Description = "head engine file", Required = true };
+        var clip = new Option<string?>("--clip") { Description = "CLIP engine file; default: the one a trained head records" };
+        var head = new Option<string>("--head", "--model") { Description = "head engine file", Required = true };
         var categories = new Option<string?>("--categories") { Description = "comma-separated categories (default: all)" };
         var output = new Option<string?>("--out") { Description = "folder for metrics.md, metrics.csv and metrics.json" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "folder for a heatmap overlay PNG per test image (category/defect/name.png)" };
@@ -41,13 +41,13 @@ internal static class EvalCommand
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var command = new Command("eval", "Evaluate zero-shot detection on a dataset (image and pixel metrics)")
             { dataset, root, clip, head, categories, output, heatmaps, plots, saveThreshold, device };
-        command.SetAction(r => Run(new EvalArgs(r.GetValue(dataset)!, r.GetValue(root)!, r.GetValue(clip)!, r.GetValue(head)!,
+        command.SetAction(r => Run(new EvalArgs(r.GetValue(dataset)!, r.GetValue(root)!, r.GetValue(clip), r.GetValue(head)!,
             r.GetValue(categories), r.GetValue(output), r.GetValue(heatmaps), r.GetValue(plots), r.GetValue(saveThreshold),
             Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true))));
         return command;
     }
 
-    private sealed record EvalArgs(string Layout, string Root, string Clip, string Head, string? Categories, string? Output,
+    private sealed record EvalArgs(string Layout, string Root, string? Clip, string Head, string? Categories, string? Output,
         string? Heatmaps, string? Plots, bool SaveThreshold, DetectorDevice Device);
 
     private static int Run(EvalArgs a)
@@ -62,7 +62,7 @@ internal static class EvalCommand
             foreach (var w in data.Warnings) Console.Error.WriteLine($"bayespfl eval: warning: {w}");
             if (data.Categories.Count == 0 || !data.Samples.Any()) throw new DatasetException($"{a.Root}: no test images found");
             DatasetChecks.CheckFiles(data);
-            using var detector = AnomalyDetector.Load(a.Clip, a.Head, new DetectorOptions { Device = a.Device });
+            using var detector = AnomalyDetector.Load(HeadFile.ResolveClip(a.Clip, a.Head), a.Head, new DetectorOptions { Device = a.Device });
             Console.WriteLine($"backend {detector.Backend.Name}, {data.Layout} at {data.Root}, {data.Categories.Count} categories");
             var rows = new List<CategoryMetrics>();
             var curves = new List<CategoryCurves>();

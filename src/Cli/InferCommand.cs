@@ -30,8 +30,8 @@ internal static class InferCommand
             Description = "image files, folders of images, and file-name wildcards such as images/*.png (for shells that do not expand them)",
             Arity = ArgumentArity.OneOrMore,
         };
-        var clip = new Option<string>("--clip") { Description = "CLIP engine file (bayespfl convert of a CLIP checkpoint)", Required = true };
-        var head = new Option<string>("--head") { Description = "head engine file (bayespfl convert of a Bayes-PFL checkpoint)", Required = true };
+        var clip = new Option<string?>("--clip") { Description = "CLIP engine file (bayespfl convert of a CLIP checkpoint); default: the one a trained head records" };
+        var head = new Option<string>("--head", "--model") { Description = "head engine file (bayespfl convert of a Bayes-PFL checkpoint, or bayespfl train's final.head.safetensors)", Required = true };
         var className = new Option<string>("--class")
         {
             Description = $"object category in the prompt, e.g. bottle or pcb1 (renamed as the original does); default \"{DefaultClass}\" for images of no known category",
@@ -56,12 +56,12 @@ internal static class InferCommand
         });
         var command = new Command("infer", "Detect anomalies in images with Bayes-PFL (zero-shot)")
             { inputs, clip, head, className, output, threshold, pixelThreshold, device, batch };
-        command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(clip)!, r.GetValue(head)!, r.GetValue(className)!, r.GetValue(output),
+        command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(clip), r.GetValue(head)!, r.GetValue(className)!, r.GetValue(output),
             r.GetValue(threshold), r.GetValue(pixelThreshold), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true), r.GetValue(batch)));
         return command;
     }
 
-    private static int Run(string[] inputs, string clipPath, string headPath, string className, string? output,
+    private static int Run(string[] inputs, string? clipPath, string headPath, string className, string? output,
         double? threshold, double? pixelThreshold, DetectorDevice device, int batchSize)
     {
         var failed = false;
@@ -93,7 +93,7 @@ internal static class InferCommand
         {
             if (string.IsNullOrWhiteSpace(className)) throw new ArgumentException("--class is empty; give the object category, e.g. bottle");
             thresholds = InferThresholds.Resolve(threshold, pixelThreshold, headPath, className);
-            detector = AnomalyDetector.Load(clipPath, headPath, new DetectorOptions { Device = device });
+            detector = AnomalyDetector.Load(HeadFile.ResolveClip(clipPath, headPath), headPath, new DetectorOptions { Device = device });
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
         {

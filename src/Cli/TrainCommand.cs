@@ -172,6 +172,7 @@ internal static class TrainCommand
             Seed = s.Seed,
             MaxEpochs = s.Epochs,
             LrScale = s.LrScale,
+            ClipFile = s.Clip,
             OnStep = progress.Step,
             OnEpoch = progress.Epoch,
         });

@@ -14,6 +14,30 @@ public static class HeadFile
     /// <summary>Metadata key of a trained head file: "1" for a stage-1 head (image branch on normalise(g)), "2" otherwise.</summary>
     public const string StageKey = "bayespfl.head_stage";
 
+    /// <summary>Metadata key naming the CLIP engine file a head was trained with, relative to the head file's folder.</summary>
+    public const string ClipKey = "bayespfl.clip";
+
+    /// <summary>The CLIP file <paramref name="headPath"/> records (absolute), or null when it records none.</summary>
+    public static string? RecordedClip(string headPath)
+    {
+        using var file = SafeTensorsFile.Open(headPath);
+        if (!file.Metadata.TryGetValue(ClipKey, out var relative)) return null;
+        return Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(headPath))!, relative));
+    }
+
+    /// <summary>
+    /// The CLIP file to pair with a head: the one given, else the one the head records (checked to exist), else an
+    /// error that says to give --clip.
+    /// </summary>
+    public static string ResolveClip(string? given, string headPath)
+    {
+        if (given is not null) return given;
+        var recorded = RecordedClip(headPath)
+            ?? throw new InvalidDataException($"{headPath} records no CLIP file (only heads written by `bayespfl train` do); give --clip");
+        return File.Exists(recorded) ? recorded
+            : throw new FileNotFoundException($"{headPath} was trained with the CLIP file {recorded}, which does not exist; give --clip");
+    }
+
     public static HeadConfig InferConfig(SafeTensorsFile file)
     {
         var config = InferConfig(name => file.Contains(name) ? file.Entry(name).Shape : null, file.Path);

@@ -124,12 +124,15 @@ public sealed class HeadParameters : IDisposable
 
     /// <summary>
     /// Writes a head engine file that `bayespfl infer`/`eval` load: checkpoint names and file shapes, the stage in
-    /// the metadata (<see cref="HeadFile.StageKey"/>); atomic (temp file, then rename).
+    /// the metadata (<see cref="HeadFile.StageKey"/>) and, when given, the CLIP file it was trained with, relative to
+    /// the head's folder (<see cref="HeadFile.ClipKey"/>, so `--model HEAD` alone finds it); atomic.
     /// </summary>
-    public void SaveHeadFile(string path, TrainingStage stage)
+    public void SaveHeadFile(string path, TrainingStage stage, string? clipPath = null)
     {
         var writer = new SafeTensorsWriter().Metadata(Model.ClipConfig.FormatKey, HeadConverter.FormatValue)
             .Metadata(HeadFile.StageKey, stage == TrainingStage.One ? "1" : "2");
+        if (clipPath is not null)
+            writer.Metadata(HeadFile.ClipKey, Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFullPath(clipPath)));
         foreach (var (name, (fileShape, _)) in HeadWeights.Table(Config))
         {
             var data = Download(values[name]);

@@ -90,7 +90,7 @@ public sealed class Trainer : IDisposable
                 case EpochAction.SaveBest:
                     best = P.ToHost();
                     (bestStage, bestMetrics) = (stage, metrics);
-                    P.SaveHeadFile(Path.Combine(options.OutDir, BestHeadName), stage);
+                    P.SaveHeadFile(Path.Combine(options.OutDir, BestHeadName), stage, options.ClipFile);
                     break;
                 case EpochAction.RestoreBestAndStartStageTwo:
                     P.FromHost(best!);
@@ -108,7 +108,7 @@ public sealed class Trainer : IDisposable
         if (best is null) throw new InvalidOperationException("training ran no epoch, so there is no best head to write");
         P.FromHost(best);
         var final = Path.Combine(options.OutDir, FinalHeadName);
-        P.SaveHeadFile(final, bestStage);
+        P.SaveHeadFile(final, bestStage, options.ClipFile);
         return new TrainerResult(epoch, globalStep, bestStage, bestMetrics, Path.Combine(options.OutDir, BestHeadName), final);
     }
 

@@ -22,6 +22,9 @@ public sealed record TrainerOptions
     /// </summary>
     public double LrScale { get; init; } = 1;
 
+    /// <summary>The CLIP engine file the head trains with; recorded in the head files so `--model HEAD` finds it.</summary>
+    public string? ClipFile { get; init; }
+
     /// <summary>Progress after every optimiser step (for bars and logs).</summary>
     public Action<TrainerStep>? OnStep { get; init; }
 

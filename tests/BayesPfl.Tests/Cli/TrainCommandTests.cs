@@ -79,6 +79,20 @@ public class TrainCommandTests
         Assert.Contains("resumed from", stdout);
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoints", "epoch_1.safetensors")), File.ReadAllBytes(Path.Combine(parts, "checkpoints", "epoch_1.safetensors")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "final.head.safetensors")), File.ReadAllBytes(Path.Combine(parts, "final.head.safetensors")));
+
+        // The trained head records its CLIP file (relative to the head), so `infer --model HEAD` needs nothing else.
+        var image = Directory.EnumerateFiles(Path.Combine(data, "wood", "test", "hole")).First();
+        (exit, stdout, stderr) = CliProcess.Run("infer", image, "--model", Path.Combine(whole, "final.head.safetensors"), "--class", "wood", "--device", "cpu");
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("p_img=", stdout);
+        var moved = Path.Combine(dir, "elsewhere", "deeper", "final.head.safetensors");
+        Directory.CreateDirectory(Path.GetDirectoryName(moved)!);
+        File.Copy(Path.Combine(whole, "final.head.safetensors"), moved);
+        (exit, _, stderr) = CliProcess.Run("infer", image, "--model", moved, "--device", "cpu");
+        Assert.Equal(1, exit);
+        Assert.Contains("does not exist; give --clip", stderr);
+        (exit, stdout, stderr) = CliProcess.Run("infer", image, "--model", moved, "--clip", clip, "--device", "cpu");
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
     }
 
     [Fact]
