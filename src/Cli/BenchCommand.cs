@@ -24,8 +24,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda (the CPU baseline is always measured)", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CommonOptions.Device("auto, cpu or cuda (the CPU baseline is always measured)");
         var clip = new Option<string?>("--clip") { Description = "CLIP engine file" };
         var head = new Option<string?>("--head") { Description = "head engine file" };
         var tiny = new Option<bool>("--tiny") { Description = "a tiny random CLIP and head instead of real weights (RandomClip.Tiny: 112 px, width 64)" };
@@ -39,7 +38,7 @@ internal static class BenchCommand
         };
         command.SetAction(r =>
         {
-            var dev = Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true);
+            var dev = CommonOptions.ParseDevice(r.GetValue(device)!);
             return r.GetValue(training)
                 ? TrainingBench.Run(dev, r.GetValue(tiny), r.GetValue(realSize), r.GetValue(batch), r.GetValue(images))
                 : Run(dev, r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(images));

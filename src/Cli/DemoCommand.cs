@@ -33,7 +33,7 @@ internal static class DemoCommand
         var output = new Option<string>("--out") { Description = "folder for the dataset, the model files and the reports", DefaultValueFactory = _ => "bayespfl-demo" };
         var size = new Option<string>("--size") { Description = "small (a few minutes on 2 CPU cores) or tiny (seconds, a smoke test)", DefaultValueFactory = _ => "small" };
         size.AcceptOnlyFromAmong("small", "tiny");
-        var device = TrainCommand.DeviceOption();
+        var device = CommonOptions.Device();
         var seed = new Option<ulong>("--seed") { Description = "seed of the data, the random CLIP and the training", DefaultValueFactory = _ => 333 };
         var command = new Command("demo", "Generate synthetic data, train the head on one group of categories and evaluate zero-shot on another (random-weight CLIP)")
         {
@@ -76,7 +76,7 @@ internal static class DemoCommand
                 LrScale = size.LrScale,
                 Augment = false,
                 Seed = seed,
-                Device = TrainCommand.ParseDevice(device),
+                Device = CommonOptions.ParseDevice(device),
             });
             var heatmaps = Path.Combine(output, "heatmaps");
             if (Evaluate(data, clip, result.FinalHead, heldOut, Path.Combine(output, "eval-after"), device, heatmaps) != 0) return 1;

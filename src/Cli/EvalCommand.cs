@@ -23,8 +23,7 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "dataset layout: mvtec, visa, btad, meta, folder or auto", DefaultValueFactory = _ => "auto" };
-        dataset.AcceptOnlyFromAmong("mvtec", "visa", "btad", "meta", "folder", "auto");
+        var dataset = CommonOptions.Layout("--dataset", "dataset layout");
         var root = new Option<string>("--root") { Description = "dataset root folder", Required = true };
         var clip = new Option<string?>("--clip") { Description = "CLIP engine file; default: the one a trained head records" };
         var head = new Option<string>("--head", "--model") { Description = "head engine file", Required = true };
@@ -37,13 +36,12 @@ internal static class EvalCommand
             Description = $"write the F1-adaptive image threshold (score {ImageDecision.ScoreKind}) and pixel threshold, per category " +
                           "and pooled, to <head>.threshold.json for `infer`",
         };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CommonOptions.Device();
         var command = new Command("eval", "Evaluate zero-shot detection on a dataset (image and pixel metrics)")
             { dataset, root, clip, head, categories, output, heatmaps, plots, saveThreshold, device };
         command.SetAction(r => Run(new EvalArgs(r.GetValue(dataset)!, r.GetValue(root)!, r.GetValue(clip), r.GetValue(head)!,
             r.GetValue(categories), r.GetValue(output), r.GetValue(heatmaps), r.GetValue(plots), r.GetValue(saveThreshold),
-            Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true))));
+            CommonOptions.ParseDevice(r.GetValue(device)!))));
         return command;
     }
 
@@ -58,7 +56,7 @@ internal static class EvalCommand
             {
                 Categories = a.Categories?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
-            var data = DatasetReader.Open(a.Root, TrainCommand.Layout(a.Layout), options);
+            var data = DatasetReader.Open(a.Root, CommonOptions.ParseLayout(a.Layout), options);
             foreach (var w in data.Warnings) Console.Error.WriteLine($"bayespfl eval: warning: {w}");
             if (data.Categories.Count == 0 || !data.Samples.Any()) throw new DatasetException($"{a.Root}: no test images found");
             DatasetChecks.CheckFiles(data);

@@ -47,8 +47,7 @@ internal static class InferCommand
         {
             Description = "threshold on the blurred map for the outline in the overlay; default: the sidecar's, else 0.5",
         };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CommonOptions.Device();
         var batch = new Option<int>("--batch") { Description = "images per image-tower batch (results do not depend on it)", DefaultValueFactory = _ => 8 };
         batch.Validators.Add(r =>
         {
@@ -57,7 +56,7 @@ internal static class InferCommand
         var command = new Command("infer", "Detect anomalies in images with Bayes-PFL (zero-shot)")
             { inputs, clip, head, className, output, threshold, pixelThreshold, device, batch };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(clip), r.GetValue(head)!, r.GetValue(className)!, r.GetValue(output),
-            r.GetValue(threshold), r.GetValue(pixelThreshold), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true), r.GetValue(batch)));
+            r.GetValue(threshold), r.GetValue(pixelThreshold), CommonOptions.ParseDevice(r.GetValue(device)!), r.GetValue(batch)));
         return command;
     }
 

@@ -61,7 +61,7 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var dataset = LayoutOption("--dataset", "training dataset layout");
+        var dataset = CommonOptions.Layout("--dataset", "training dataset layout");
         var root = new Option<string>("--root") { Description = "training dataset root (its test split trains, spec 9.1)", Required = true };
         var clip = new Option<string>("--clip") { Description = "CLIP engine file (frozen)", Required = true };
         var headInit = new Option<string?>("--head-init") { Description = "head engine file to start from (default: the initialisation of spec 9.4)" };
@@ -75,12 +75,12 @@ internal static class TrainCommand
             Description = "train on anomalous images that have no mask as if the mask were empty (a warning names them); default: refuse before training",
         };
         var noAugment = new Option<bool>("--no-augment") { Description = "train without the augmentations of spec 9.6 (rotations, colour, noise, blur, MVTec mosaic)" };
-        var device = DeviceOption();
+        var device = CommonOptions.Device();
         var resume = new Option<string?>("--resume") { Description = "continue from OUT/checkpoints/epoch_E.safetensors (same dataset, batch and seed)" };
         var categories = new Option<string?>("--categories") { Description = "comma-separated training categories (default: all)" };
         var sourceOnly = new Option<bool>("--source-only-validation") { Description = "validate on a hold-out of the training dataset (the default)" };
         var validationRoot = new Option<string?>("--validation-root") { Description = "validate on categories of this (target) dataset instead (the reference's protocol)" };
-        var validationDataset = LayoutOption("--validation-dataset", "layout of --validation-root");
+        var validationDataset = CommonOptions.Layout("--validation-dataset", "layout of --validation-root");
         var validationCategories = new Option<string?>("--validation-categories") { Description = "comma-separated validation categories (default: the reference's five for MVTec or VisA)" };
         var command = new Command("train", "Train the Bayes-PFL head (prompt flows, RCA, class mapping) on a dataset")
         {
@@ -115,7 +115,7 @@ internal static class TrainCommand
             Augment = !r.GetValue(noAugment),
             AllowMissingMasks = r.GetValue(allowMissingMasks),
             Seed = r.GetValue(seed),
-            Device = ParseDevice(r.GetValue(device)!),
+            Device = CommonOptions.ParseDevice(r.GetValue(device)!),
             Resume = r.GetValue(resume),
             Categories = List(r.GetValue(categories)),
             ValidationRoot = r.GetValue(validationRoot),
@@ -146,13 +146,13 @@ internal static class TrainCommand
     {
         if (s.Resume is not null && !File.Exists(s.Resume)) throw new FileNotFoundException($"--resume {s.Resume}: no such checkpoint");
         var masks = s.AllowMissingMasks ? MissingMaskPolicy.Warn : MissingMaskPolicy.Error;
-        var source = DatasetReader.Open(s.Root, Layout(s.Layout), new DatasetOptions { Categories = s.Categories, MissingMask = masks });
+        var source = DatasetReader.Open(s.Root, CommonOptions.ParseLayout(s.Layout), new DatasetOptions { Categories = s.Categories, MissingMask = masks });
         var plan = s.ValidationRoot is null
             ? ValidationPlan.SourceOnly(source, seed: s.Seed)
-            : ValidationPlan.TargetCategories(source, s.ValidationRoot, s.ValidationCategories, Layout(s.ValidationLayout));
+            : ValidationPlan.TargetCategories(source, s.ValidationRoot, s.ValidationCategories, CommonOptions.ParseLayout(s.ValidationLayout));
         var set = TrainingSet.Open(plan.Training, new TrainingSetOptions { MissingMask = masks });
         foreach (var w in source.Warnings.Concat(set.Warnings)) Console.Error.WriteLine($"bayespfl train: warning: {w}");
-        using var backend = CreateBackend(s.Device);
+        using var backend = DeviceBackends.Open(s.Device);
         using var clipFile = SafeTensorsFile.Open(s.Clip);
         using var clip = ClipWeights.Load(clipFile, backend);
         using var parameters = s.HeadInit is null
@@ -199,14 +199,6 @@ internal static class TrainCommand
         return HeadParameters.Load(backend, file);
     }
 
-    private static IBackend CreateBackend(DetectorDevice device) => device switch
-    {
-        DetectorDevice.Cpu => new CpuBackend(),
-        DetectorDevice.Cuda when !Cuda.IsAvailable => throw new InvalidOperationException($"--device cuda: no CUDA device ({Cuda.UnavailableReason})"),
-        _ when Cuda.IsAvailable => new CudaBackend(new CudaGpu(EngineKernels.Sources), ownsGpu: true),
-        _ => new CpuBackend(),
-    };
-
     /// <summary>The data helper's loader already has the shape the trainer asks for.</summary>
     private sealed class LoaderSource(TrainingLoader loader) : IBatchSource
     {
@@ -214,32 +206,6 @@ internal static class TrainCommand
 
         public IEnumerable<TrainBatch> Epoch(int epoch, int startBatch) => loader.Epoch(epoch, startBatch);
     }
-
-    internal static Option<string> LayoutOption(string name, string description)
-    {
-        var o = new Option<string>(name) { Description = $"{description}: mvtec, visa, btad, meta, folder or auto", DefaultValueFactory = _ => "auto" };
-        o.AcceptOnlyFromAmong("mvtec", "visa", "btad", "meta", "folder", "auto");
-        return o;
-    }
-
-    internal static DatasetLayout? Layout(string name) => name switch
-    {
-        "mvtec" => DatasetLayout.MvTec,
-        "visa" => DatasetLayout.Visa,
-        "btad" => DatasetLayout.Btad,
-        "meta" => DatasetLayout.MetaJson,
-        "folder" => DatasetLayout.Folder,
-        _ => null,
-    };
-
-    internal static Option<string> DeviceOption()
-    {
-        var o = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        o.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        return o;
-    }
-
-    internal static DetectorDevice ParseDevice(string name) => Enum.Parse<DetectorDevice>(name, ignoreCase: true);
 
     private static string[]? List(string? csv) => csv?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

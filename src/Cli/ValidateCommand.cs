@@ -19,13 +19,12 @@ internal static class ValidateCommand
         var reference = new Option<string>("--reference") { Description = "reference dump (.safetensors) holding inputs and expected outputs", Required = true };
         var clip = new Option<string?>("--clip") { Description = "CLIP engine file (default: the one the dump's metadata names)" };
         var head = new Option<string?>("--head") { Description = "head engine file, for pipeline dumps (default: from the dump's metadata)" };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = CommonOptions.Device();
         var command = new Command("validate", "Compare the engine with a PyTorch reference dump, tensor by tensor (exit 0: all pass, 1: a tensor fails, 2: unusable input)")
         {
             reference, clip, head, device,
         };
-        command.SetAction(r => Run(r.GetValue(reference)!, r.GetValue(clip), r.GetValue(head), Enum.Parse<DetectorDevice>(r.GetValue(device)!, ignoreCase: true)));
+        command.SetAction(r => Run(r.GetValue(reference)!, r.GetValue(clip), r.GetValue(head), CommonOptions.ParseDevice(r.GetValue(device)!)));
         return command;
     }
 

@@ -63,13 +63,7 @@ public sealed class AnomalyDetector : IDisposable
     public static AnomalyDetector Load(string clipPath, string headPath, DetectorOptions? options = null)
     {
         options ??= new DetectorOptions();
-        var useCuda = options.Device switch
-        {
-            DetectorDevice.Cpu => false,
-            DetectorDevice.Cuda => Cuda.IsAvailable ? true : throw new InvalidOperationException($"--device cuda: no CUDA device ({Cuda.UnavailableReason})"),
-            _ => Cuda.IsAvailable,
-        };
-        IBackend backend = useCuda ? new CudaBackend(new CudaGpu(EngineKernels.Sources), ownsGpu: true) : new CpuBackend();
+        var backend = DeviceBackends.Open(options.Device);
         try
         {
             return Create(backend, clipPath, headPath, options);

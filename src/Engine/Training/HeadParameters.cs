@@ -97,7 +97,8 @@ public sealed class HeadParameters : IDisposable
     public static HeadParameters Load(IBackend backend, SafeTensorsFile file)
     {
         var config = HeadFile.InferConfig(file);
-        using var weights = HeadWeights.Load(new Backends.Cpu.CpuBackend(), file, config);
+        using var cpu = new Backends.Cpu.CpuBackend();
+        using var weights = HeadWeights.Load(cpu, file, config);
         var host = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var (name, _) in HeadWeights.Table(config))
             host[name] = name switch

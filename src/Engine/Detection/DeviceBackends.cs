@@ -1,12 +1,11 @@
 using BayesPfl.Engine.Backends;
 using BayesPfl.Engine.Backends.Cpu;
 using BayesPfl.Engine.Backends.Cuda;
-using BayesPfl.Engine.Detection;
 using BayesPfl.Host;
 
-namespace BayesPfl.Engine.Validation;
+namespace BayesPfl.Engine.Detection;
 
-/// <summary>The backend a --device choice means (as <see cref="AnomalyDetector.Load"/> picks it), for the verbs that run towers directly.</summary>
+/// <summary>The backend a --device choice means: the one place that picks it (detector, train, validate, bench).</summary>
 public static class DeviceBackends
 {
     /// <summary>Auto: CUDA when a device is present, else the CPU. Cuda without a device is an <see cref="InvalidOperationException"/> saying why.</summary>
