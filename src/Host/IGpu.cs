@@ -33,6 +33,16 @@ public interface IGpu : IDisposable
         DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB, float beta,
         DevicePtr c, int ldc, long strideC, int batch);
 
+    /// <summary>
+    /// The bf16 precision mode's GEMM (cublasGemmStridedBatchedEx with A and B CUDA_R_16BF, C CUDA_R_32F,
+    /// CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT): same semantics and argument order as
+    /// <see cref="SgemmStridedBatched"/>, but A and B hold bfloat16 (2 bytes per element; strides and leading
+    /// dimensions count elements), products are accumulated in fp32 (tensor cores on sm_80+) and C is fp32.
+    /// </summary>
+    void GemmBf16StridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha,
+        DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB, float beta,
+        DevicePtr c, int ldc, long strideC, int batch);
+
     /// <summary>Wait for all queued work; surfaces asynchronous errors.</summary>
     void Synchronize();
 }

@@ -127,6 +127,10 @@ public sealed unsafe class EmuGpu : IGpu
         heap.CheckGuards("after SgemmStridedBatched");
     }
 
+    public void GemmBf16StridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
+        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) =>
+        throw new NotImplementedException("GemmBf16StridedBatched: h-bf16gemm");
+
     public void Synchronize()
     {
     }

@@ -23,9 +23,17 @@ public partial interface IBackend : IDisposable
 
     Tensor Allocate(Shape shape, string name, DType dtype = DType.F32);
 
+    /// <summary>Copies host floats into dst; a BF16 dst gets them rounded to nearest even (NaN stays NaN).</summary>
     void Upload(Tensor dst, ReadOnlySpan<float> src);
 
+    /// <summary>Copies src to host floats; a BF16 src widens exactly.</summary>
     void Download(Tensor src, Span<float> dst);
+
+    /// <summary>
+    /// Element-wise conversion between F32 and BF16 tensors of the same length: F32 → BF16 rounds to nearest
+    /// even (NaN stays NaN, ±Inf stays ±Inf), BF16 → F32 widens exactly; F32 → F32 and BF16 → BF16 copy.
+    /// </summary>
+    void Cast(Tensor dst, Tensor src);
 
     void Copy(Tensor dst, Tensor src);
 
@@ -36,7 +44,11 @@ public partial interface IBackend : IDisposable
 
     // ---- GEMM (Linear layer, PyTorch weight layout) ----
 
-    /// <summary>y[M,N] = x[M,K] · w[N,K]^T + bias[N] (bias optional).</summary>
+    /// <summary>
+    /// y[M,N] = x[M,K] · w[N,K]^T + bias[N] (bias optional). y and bias are F32. bf16 mode: when w is BF16, x may
+    /// be F32 (rounded to bf16 on the fly) or BF16, and y = bf16(x)·wᵀ + bias with fp32 accumulation (tensor cores
+    /// on the GPU). x BF16 with w F32 is an error. The backward ops take F32 only (bf16 is inference-only).
+    /// </summary>
     void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias);
 
     /// <summary>dx[M,K] = dy[M,N] · w[N,K] (overwrites dx).</summary>
@@ -90,6 +102,9 @@ public partial interface IBackend : IDisposable
     /// Multi-head attention, softmax(q·kᵀ·scale [+ causal mask]) · v, without writing the score matrix:
     /// q[B,Nq,H*D], k,v[B,Nk,H*D] → o[B,Nq,H*D]; lse[B,H,Nq] = log-sum-exp of each score row (saved for
     /// backward). Causal requires Nq == Nk (query i sees keys 0..i).
+    /// bf16 mode: q, k, v all BF16 (o and lse stay F32): scores s = scale·q·kᵀ accumulated in fp32, softmax in fp32,
+    /// the probabilities rounded to bf16 before P·v (fp32 accumulation), as a tensor-core pipeline computes it.
+    /// AttentionBackward takes F32 only.
     /// </summary>
     void Attention(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale);
 

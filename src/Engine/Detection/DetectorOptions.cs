@@ -9,10 +9,17 @@ public enum DetectorDevice
     Cuda,
 }
 
-/// <summary>The only precision the engine runs Bayes-PFL in (spec 3: the reference runs CLIP in fp32).</summary>
+/// <summary>Numeric mode of the CLIP towers (the head, the maps and the metrics are always fp32).</summary>
 public enum DetectorPrecision
 {
+    /// <summary>Parity with PyTorch (spec 3: the reference runs CLIP in fp32).</summary>
     Fp32,
+
+    /// <summary>
+    /// Tower GEMM weights stored as bfloat16 (half the memory), GEMM and attention operands rounded to bf16 with
+    /// fp32 accumulation (tensor cores), LayerNorm, softmax, GELU and residual adds in fp32.
+    /// </summary>
+    Bf16,
 }
 
 /// <summary>Settings of an <see cref="AnomalyDetector"/>; defaults are the reference test run's (spec 1).</summary>

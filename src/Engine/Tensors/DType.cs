@@ -1,6 +1,11 @@
 namespace BayesPfl.Engine.Tensors;
 
-/// <summary>Element type of a tensor. Only F32 is computed today; BF16 is reserved for the tensor-core path.</summary>
+/// <summary>
+/// Element type of a tensor. F32 everywhere; BF16 (bfloat16: the top 16 bits of an fp32, rounded to nearest even)
+/// is the storage of the bf16 precision mode: GEMM weights and the operands of tensor-core GEMMs, never
+/// accumulators. Ops that take BF16 say so; every other op rejects it. On the CPU a BF16 tensor stores its
+/// values as floats that are exactly representable in bf16 (a reference, not a memory saving).
+/// </summary>
 public enum DType
 {
     F32,

@@ -38,6 +38,8 @@ public sealed partial class CpuBackend : IBackend
 
     public void Zero(Tensor t) => Cpu(t).Span.Clear();
 
+    public void Cast(Tensor dst, Tensor src) => throw new NotImplementedException("Cast: h-bf16gemm");
+
     public void Synchronize()
     {
     }

@@ -44,6 +44,7 @@ public sealed class PlanningBackend : IBackend
     public void Upload(Tensor dst, ReadOnlySpan<float> src) { }
     public void Copy(Tensor dst, Tensor src) { }
     public void Zero(Tensor t) { }
+    public void Cast(Tensor dst, Tensor src) { }
     public void Synchronize() { }
     public void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias) { }
     public void LinearBackwardInput(Tensor dx, Tensor dy, Tensor w) { }

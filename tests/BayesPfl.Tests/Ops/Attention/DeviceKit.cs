@@ -95,6 +95,10 @@ public sealed class NoLaunchGpu : IGpu
         DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) =>
         throw new InvalidOperationException("launched a GEMM although the arguments are invalid");
 
+    public void GemmBf16StridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
+        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) =>
+        throw new InvalidOperationException("launched a bf16 GEMM although the arguments are invalid");
+
     public void Synchronize()
     {
     }

@@ -1,5 +1,6 @@
 using BayesPfl.Engine.Backends;
 using BayesPfl.Engine.Backends.Cpu;
+using BayesPfl.Tests.Ops.Attention;
 using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Tensors;
 using BayesPfl.Host;
@@ -80,46 +81,5 @@ public sealed class ShapeCheckTests
         var ex = Assert.Throws<ArgumentException>(() => c.Call(backend, (name, shape) => backend.Allocate(new Shape(shape), name)));
         Assert.StartsWith(c.Op + ":", ex.Message);
         Assert.Contains(c.Tensor, ex.Message);
-    }
-
-    /// <summary>Hands out fake addresses and fails on any launch or GEMM: an ArgumentException then proves the check ran first.</summary>
-    private sealed class NoLaunchGpu : IGpu
-    {
-        private ulong next = 0x1000;
-
-        public string Description => "no-launch fake";
-
-        public DevicePtr Allocate(long bytes)
-        {
-            var p = new DevicePtr(next);
-            next += (ulong)(bytes + 256);
-            return p;
-        }
-
-        public void Free(DevicePtr ptr)
-        {
-        }
-
-        public void CopyToDevice<T>(DevicePtr dst, ReadOnlySpan<T> src) where T : unmanaged => throw new InvalidOperationException("copy");
-
-        public void CopyToHost<T>(Span<T> dst, DevicePtr src) where T : unmanaged => throw new InvalidOperationException("copy");
-
-        public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes) => throw new InvalidOperationException("copy");
-
-        public void Memset(DevicePtr dst, byte value, long bytes) => throw new InvalidOperationException("memset");
-
-        public void Launch(string kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, KernelArgs args) =>
-            throw new InvalidOperationException($"launched {kernel}");
-
-        public void SgemmStridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
-            DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) => throw new InvalidOperationException("launched sgemm");
-
-        public void Synchronize()
-        {
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
