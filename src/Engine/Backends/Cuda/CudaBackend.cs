@@ -59,6 +59,7 @@ public sealed partial class CudaBackend : IBackend
     public void Dispose()
     {
         segPartials?.Dispose();
+        DisposeAttentionScratch();
         args.Dispose();
         if (ownsGpu) Gpu.Dispose();
     }
