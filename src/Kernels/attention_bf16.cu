@@ -20,14 +20,7 @@
 // all Nk keys. A fully masked row cannot occur (causal implies Nq == Nk, so key 0 is always visible).
 #include "common.cuh"
 
-// TEMPORARY: round-to-nearest-even fp32 -> bf16 until h-bf16gemm's helpers in common.cuh are merged.
-__device__ __forceinline__ unsigned short att_tmp_float_to_bf16(float f) {
-    const unsigned int u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
-    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-extern "C" __global__ void attention_softmax_forward_bf16(unsigned short* p,  // [rows, Nk] bf16
+extern "C" __global__ void attention_softmax_forward_bf16(bf16_t* p,          // [rows, Nk]
                                                           float* lse,         // [rows]
                                                           const float* s,     // [rows, Nk]
                                                           int rows, int nrows, int q0, int Nk, int causal, float scale) {
@@ -35,7 +28,7 @@ extern "C" __global__ void attention_softmax_forward_bf16(unsigned short* p,  //
     const long long row = (long long)blockIdx.x * (blockDim.x / WARP_SIZE) + threadIdx.x / WARP_SIZE;
     if (row >= rows) return;  // whole warps leave together: the shuffles below see full warps only
     const float* sr = s + row * Nk;
-    unsigned short* pr = p + row * Nk;
+    bf16_t* pr = p + row * Nk;
     const int keys = causal ? min(Nk, q0 + (int)(row % nrows) + 1) : Nk;
     float m = -INFINITY;
     for (int j = lane; j < keys; j += WARP_SIZE) m = fmaxf(m, __fmul_rn(sr[j], scale));
@@ -44,6 +37,6 @@ extern "C" __global__ void attention_softmax_forward_bf16(unsigned short* p,  //
     for (int j = lane; j < keys; j += WARP_SIZE) l += expf(__fmul_rn(sr[j], scale) - m);
     l = warp_sum(l);
     for (int j = lane; j < Nk; j += WARP_SIZE)
-        pr[j] = j < keys ? att_tmp_float_to_bf16(expf(__fmul_rn(sr[j], scale) - m) / l) : 0;
+        pr[j] = j < keys ? float_to_bf16(expf(__fmul_rn(sr[j], scale) - m) / l) : 0;
     if (lane == 0) lse[row] = m + logf(l);
 }

@@ -1,4 +1,4 @@
-using BayesPfl.Engine.Weights;
+using BayesPfl.Engine.Tensors;
 
 namespace BayesPfl.Engine.Backends.Cpu;
 
@@ -48,7 +48,7 @@ public static class AttentionBf16Reference
         var keys = causal ? Math.Min(s.Length, query + 1) : s.Length;
         for (var j = 0; j < keys; j++) p[j] = s[j] * scale;
         lse[0] = AttentionReference.Probabilities(p[..keys]);
-        for (var j = 0; j < keys; j++) p[j] = Bf16.ToFloat(Bf16.FromFloat(p[j]));
+        for (var j = 0; j < keys; j++) p[j] = Bf16.Round(p[j]);
         p[keys..].Clear();
         return keys;
     }

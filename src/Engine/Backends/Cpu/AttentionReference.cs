@@ -1,5 +1,5 @@
 using System.Numerics;
-using BayesPfl.Engine.Tensors;
+using Tensor = BayesPfl.Engine.Tensors.Tensor;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace BayesPfl.Engine.Backends.Cpu;
@@ -22,10 +22,10 @@ public static class AttentionReference
     /// <summary>Checks the forward's tensors against each other; names the op and the tensors on mismatch.</summary>
     public static Dims CheckForward(string op, Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale)
     {
+        // q, k, v all F32, or all BF16 (the bf16 mode); o and lse are F32 either way.
         Check.F32(op, o, lse);
-        Check.That(k.DType == q.DType && v.DType == q.DType, op,
-            $"{q.Name}, {k.Name}, {v.Name} must share one dtype (all F32, or all BF16 in the bf16 mode), got {q.DType}, {k.DType}, {v.DType}");
-        Check.That(q.DType is DType.F32 or DType.BF16, op, $"{q.Name} is {q.DType}; attention takes F32 or BF16");
+        Check.SameDType(op, q, k);
+        Check.SameDType(op, q, v);
         Check.That(heads >= 1, op, $"heads must be >= 1, got {heads}");
         Check.That(float.IsFinite(scale), op, $"scale must be finite, got {scale}");
         Check.Rank(op, q, 3);
@@ -45,8 +45,7 @@ public static class AttentionReference
         int heads, bool causal, float scale)
     {
         var dims = CheckForward(op, o, lse, q, k, v, heads, causal, scale);
-        Check.That(q.DType == DType.F32, op, $"{q.Name} is {q.DType}: bf16 is inference-only, the backward takes F32 only");
-        Check.F32(op, dq, dk, dv, dout);
+        Check.F32Training(op, q, dq, dk, dv, dout);
         Check.SameShape(op, dq, q);
         Check.SameShape(op, dk, k);
         Check.SameShape(op, dv, v);
