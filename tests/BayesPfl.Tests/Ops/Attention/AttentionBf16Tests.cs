@@ -70,7 +70,7 @@ public class AttentionBf16Tests
         var flips = 0;
         for (var i = 0; i < n; i++)
         {
-            var expected = Bf16.FromFloat(expectedP[i]);
+            var expected = Engine.Tensors.Bf16.FromFloat(expectedP[i]);
             Assert.True(Math.Abs(p[i] - expected) <= 1,
                 $"p[{i}] (row {i / nk}, key {i % nk}, seed {Seed}): 0x{p[i]:x4} vs reference 0x{expected:x4}, more than one bf16 ulp apart");
             Assert.True(expected != 0 || p[i] == 0, $"p[{i}] (seed {Seed}): masked or underflowed key got 0x{p[i]:x4}");
@@ -99,7 +99,8 @@ public class AttentionBf16Tests
     public void EmulatedMatchesReference(int batch, int nq, int nk, int heads, int dim, bool causal)
     {
         using var gpu = TestBackends.Emulated();
-        Compare(gpu, new(batch, nq, nk, heads, dim), causal, causal ? 0.125f : 0.3f, Seed);
+        // Observed: no flip at these sizes, |Δo| <= 1.2e-7 (fp32 order only).
+        Compare(gpu, new(batch, nq, nk, heads, dim), causal, causal ? 0.125f : 0.3f, Seed, maxNmse: 1e-8);
     }
 
     public static TheoryData<string, int, int, int, int, int, bool, float> ModelCases => new()
@@ -115,11 +116,17 @@ public class AttentionBf16Tests
     {
         using var gpu = RealGpu();
         Assert.NotEmpty(name);
-        Compare(gpu, new(batch, nq, nk, heads, dim), causal, scale, Seed);
+        // expf on the GPU is within 2 ulp of the CPU's and cuBLAS sums scores in its own order: more flips than on
+        // the emulator, still a small fraction of the entries.
+        Compare(gpu, new(batch, nq, nk, heads, dim), causal, scale, Seed, maxNmse: 1e-7);
     }
 
-    /// <summary>CUDA bf16 attention against the CPU bf16 reference on the same bf16 inputs; then a bitwise rerun.</summary>
-    private static void Compare(CudaBackend gpu, AttentionReference.Dims n, bool causal, float scale, int seed)
+    /// <summary>
+    /// CUDA bf16 attention against the CPU bf16 reference on the same bf16 inputs; then a bitwise rerun. The
+    /// element bound allows the worst case (every P off by one ulp); <paramref name="maxNmse"/> says flips are rare:
+    /// P left unrounded or truncated would give an NMSE of ~2e-6 or more (see Bf16IsFp32WithRoundedProbabilities).
+    /// </summary>
+    private static void Compare(CudaBackend gpu, AttentionReference.Dims n, bool causal, float scale, int seed, double maxNmse)
     {
         using var cpu = TestBackends.Cpu();
         var data = Inputs(n, seed);
@@ -130,7 +137,7 @@ public class AttentionBf16Tests
         // ~D·2^-24·Σ|q·k| ≈ 1e-6 at |q|, |k| <= 2 and D <= 192, then scaled; l as in the softmax kernel test.
         TensorAssert.Close($"lse (seed {seed})", lse, refLse, 1e-5, 1e-6);
         // P may flip by one bf16 ulp (see the softmax test), plus fp32 summation order of P·v over <= 1370 keys.
-        TensorAssert.Close($"o (seed {seed})", o, refO, OneUlpOfP + 1e-5, 0);
+        TensorAssert.Close($"o (seed {seed})", o, refO, OneUlpOfP + 1e-5, 0, maxNmse);
         var (again, againLse) = Run(gpu, DType.BF16, data, n, causal, scale);
         TensorAssert.BitwiseEqual($"o rerun (seed {seed})", again, o);
         TensorAssert.BitwiseEqual($"lse rerun (seed {seed})", againLse, lse);
@@ -208,7 +215,7 @@ public class AttentionBf16Tests
         };
     }
 
-    private static float[] Rounded(float[] x) => x.Select(Bf16.Round).ToArray();
+    private static float[] Rounded(float[] x) => x.Select(Engine.Tensors.Bf16.Round).ToArray();
 
     /// <summary>Attention with q, k, v of <paramref name="dtype"/>; o and lse start as NaN to prove they are overwritten.</summary>
     private static (float[] O, float[] Lse) Run(IBackend be, DType dtype, Dictionary<string, float[]> data, AttentionReference.Dims n,
