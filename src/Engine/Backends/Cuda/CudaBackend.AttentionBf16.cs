@@ -15,8 +15,8 @@ namespace BayesPfl.Engine.Backends.Cuda;
 //   values: O_h[Nq, D] row-major = column-major Oᵀ[D, Nq] (ld H*D) = V_hᵀ · P_hᵀ
 //           = op(A)·op(B) with A = v as [D, Nk] (ld H*D) as is, B = P as column-major Pᵀ[Nk, Nq] (ld Nk) as is;
 //           (m, n, k) = (D, Nq, Nk), head strides D, Nq·Nk and D (the heads' o columns interleave, never overlap).
-// A strided batch cannot step from the last head of image b to the first of b+1 (stride N·H*D, not D), so the
-// GEMMs run once per image inside a chunk.
+// (Nq is the chunk's query rows.) Batching along images instead of heads only changes the strides: N·H*D for
+// q, k, v, o and H·Nq·Nk for S and P (see GemmRun).
 public sealed partial class CudaBackend
 {
     /// <summary>
@@ -53,14 +53,22 @@ public sealed partial class CudaBackend
             {
                 var nr = Math.Min(rows, n.Nq - q0);
                 var chunkScores = (long)nr * n.Nk;
-                foreach (var (b, h0, count, first) in ImageSegments(n, g0, g1))
-                    Gpu.GemmBf16StridedBatched(GemmOp.T, GemmOp.N, n.Nk, nr, d, 1f, HeadPtr(k, n, b, h0, 0, n.Nk), n.Width, d,
-                        HeadPtr(q, n, b, h0, q0, n.Nq), n.Width, d, 0f, s + first * chunkScores * sizeof(float), n.Nk, chunkScores, count);
+                foreach (var run in GemmRuns(n, g0, g1))
+                {
+                    var (qStride, kStride, sStride) = run.Strides(n, chunkScores);
+                    Gpu.GemmBf16StridedBatched(GemmOp.T, GemmOp.N, n.Nk, nr, d, 1f, HeadPtr(k, n, run.B, run.H, 0, n.Nk), n.Width, kStride,
+                        HeadPtr(q, n, run.B, run.H, q0, n.Nq), n.Width, qStride, 0f, s + run.First * chunkScores * sizeof(float), n.Nk, sStride,
+                        run.Count);
+                }
                 // A chunk of several pairs holds whole heads (nr = Nq), so its lse rows are one contiguous run.
                 AttentionSoftmaxBf16(p, Dev(lse) + ((long)g0 * n.Nq + q0) * sizeof(float), s, (g1 - g0) * nr, nr, q0, n.Nk, causal, scale);
-                foreach (var (b, h0, count, first) in ImageSegments(n, g0, g1))
-                    Gpu.GemmBf16StridedBatched(GemmOp.N, GemmOp.N, d, nr, n.Nk, 1f, HeadPtr(v, n, b, h0, 0, n.Nk), n.Width, d,
-                        p + first * chunkScores * DType.BF16.Size(), n.Nk, chunkScores, 0f, HeadPtr(o, n, b, h0, q0, n.Nq), n.Width, d, count);
+                foreach (var run in GemmRuns(n, g0, g1))
+                {
+                    var (qStride, kStride, sStride) = run.Strides(n, chunkScores);
+                    Gpu.GemmBf16StridedBatched(GemmOp.N, GemmOp.N, d, nr, n.Nk, 1f, HeadPtr(v, n, run.B, run.H, 0, n.Nk), n.Width, kStride,
+                        p + run.First * chunkScores * DType.BF16.Size(), n.Nk, sStride, 0f, HeadPtr(o, n, run.B, run.H, q0, n.Nq), n.Width, qStride,
+                        run.Count);
+                }
             }
         }
     }
@@ -71,23 +79,49 @@ public sealed partial class CudaBackend
             Args().Ptr(p).Ptr(lse).Ptr(s).Int(rows).Int(nrows).Int(q0).Int(nk).Int(causal ? 1 : 0).Float(scale));
 
     /// <summary>
-    /// Chunk shape under <see cref="AttentionScratchBytes"/>: (pairs per chunk, query rows per pair). Whole heads
-    /// when at least one fits, else one head's queries in runs of as many rows as fit (at least one).
+    /// Chunk shape under <see cref="AttentionScratchBytes"/>: (pairs per chunk, query rows per pair). Whole images
+    /// when at least one fits, else whole heads, else one head's queries in runs of as many rows as fit (at least one).
     /// </summary>
     private (int Groups, int Rows) AttentionBf16Chunk(AttentionReference.Dims n)
     {
         var bytesPerRow = (long)n.Nk * (sizeof(float) + DType.BF16.Size());
         var fit = Math.Max(1, AttentionScratchBytes / bytesPerRow);
-        return fit >= n.Nq ? ((int)Math.Min(n.Batch * n.Heads, fit / n.Nq), n.Nq) : (1, (int)fit);
+        if (fit < n.Nq) return (1, (int)fit);
+        var pairs = fit / n.Nq;
+        // Whole images when at least one fits, so that GemmRuns can batch along the images.
+        if (pairs >= n.Heads) pairs -= pairs % n.Heads;
+        return ((int)Math.Min(n.Batch * n.Heads, pairs), n.Nq);
     }
 
-    /// <summary>The pairs g0 .. g1-1 (g = b·H + h) split by image: (b, first head, heads, offset of the first pair in the chunk).</summary>
-    private static IEnumerable<(int B, int H0, int Count, int First)> ImageSegments(AttentionReference.Dims n, int g0, int g1)
+    /// <summary>
+    /// One strided-batched GEMM over <see cref="Count"/> (b, h) pairs starting at image B, head H, whose scores start
+    /// <see cref="First"/> pairs into the chunk: along the heads of one image, or along images at one head.
+    /// </summary>
+    private readonly record struct GemmRun(int B, int H, int Count, int First, bool AlongImages)
     {
+        /// <summary>Element strides between batch items: of q and o, of k and v, and of S and P.</summary>
+        public (long Q, long K, long S) Strides(AttentionReference.Dims n, long chunkScores) => AlongImages
+            ? ((long)n.Nq * n.Width, (long)n.Nk * n.Width, n.Heads * chunkScores)
+            : (n.HeadDim, n.HeadDim, chunkScores);
+    }
+
+    /// <summary>
+    /// The GEMMs that cover pairs g0 .. g1-1 (g = b·H + h). A strided batch cannot step from the last head of image b
+    /// to the first of b+1, so it runs along the heads of each image, or, for a chunk of whole images that
+    /// outnumber the heads (many short sequences: the text tower), along the images at each head: fewer calls.
+    /// </summary>
+    private static IEnumerable<GemmRun> GemmRuns(AttentionReference.Dims n, int g0, int g1)
+    {
+        var images = (g1 - g0) / n.Heads;
+        if (g0 % n.Heads == 0 && (g1 - g0) % n.Heads == 0 && images > n.Heads)
+        {
+            for (var h = 0; h < n.Heads; h++) yield return new(g0 / n.Heads, h, images, h, AlongImages: true);
+            yield break;
+        }
         for (var g = g0; g < g1;)
         {
             int b = g / n.Heads, h0 = g % n.Heads, count = Math.Min(n.Heads - h0, g1 - g);
-            yield return (b, h0, count, g - g0);
+            yield return new(b, h0, count, g - g0, AlongImages: false);
             g += count;
         }
     }

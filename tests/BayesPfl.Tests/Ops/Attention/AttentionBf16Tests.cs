@@ -92,6 +92,7 @@ public class AttentionBf16Tests
         { 1, 33, 33, 2, 64, true },
         { 2, 7, 1, 3, 8, false },   // a single key: P = 1 exactly
         { 1, 5, 9, 3, 7, false },   // head dim not a multiple of 8
+        { 3, 7, 7, 2, 8, true },    // more images than heads: GEMMs batched along the images
     };
 
     [Theory]
@@ -161,14 +162,15 @@ public class AttentionBf16Tests
     }
 
     [Theory]
-    [InlineData(7, 7, true, 42)]     // one score row per chunk
-    [InlineData(7, 7, true, 126)]    // three query rows of one head per chunk
-    [InlineData(7, 7, false, 588)]   // two heads per chunk: the second chunk spans images 0 and 1
-    [InlineData(5, 9, false, 108)]   // two query rows, Nq != Nk
-    [InlineData(5, 9, false, 1080)]  // four heads per chunk
-    public void ScratchCapGivesTheSameResult(int nq, int nk, bool causal, long capBytes)
+    [InlineData(2, 3, 7, 7, true, 42)]     // one score row per chunk
+    [InlineData(2, 3, 7, 7, true, 126)]    // three query rows of one head per chunk
+    [InlineData(2, 3, 7, 7, false, 588)]   // two heads per chunk: the second chunk spans images 0 and 1
+    [InlineData(2, 3, 5, 9, false, 108)]   // two query rows, Nq != Nk
+    [InlineData(2, 3, 5, 9, false, 1080)]  // four heads fit: chunks of one whole image
+    [InlineData(5, 2, 7, 7, true, 1764)]   // three images (batched along the images), then two (along the heads)
+    public void ScratchCapGivesTheSameResult(int batch, int heads, int nq, int nk, bool causal, long capBytes)
     {
-        AttentionReference.Dims n = new(2, nq, nk, 3, 8);
+        AttentionReference.Dims n = new(batch, nq, nk, heads, 8);
         var data = Inputs(n, Seed);
         using var whole = TestBackends.Emulated();
         var (o, lse) = Run(whole, DType.BF16, data, n, causal, 0.3f);
@@ -181,7 +183,7 @@ public class AttentionBf16Tests
         TensorAssert.BitwiseEqual($"lse capped at {capBytes} B (seed {Seed})", lsec, lse);
         Assert.True(capped.AttentionScratchAllocatedBytes <= Math.Max(capBytes, nk * 6L),
             $"scratch of {capped.AttentionScratchAllocatedBytes} B exceeds the cap of {capBytes} B");
-        Assert.True(whole.AttentionScratchAllocatedBytes == 2L * 3 * nq * nk * 6, "uncapped: one chunk of all six heads");
+        Assert.True(whole.AttentionScratchAllocatedBytes == (long)batch * heads * nq * nk * 6, "uncapped: one chunk of every (b, h) pair");
     }
 
     [Theory]
