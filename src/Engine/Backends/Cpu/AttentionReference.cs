@@ -9,7 +9,8 @@ namespace BayesPfl.Engine.Backends.Cpu;
 /// applied to v. Layout: q[B,Nq,H*D], k,v[B,Nk,H*D] (head h owns columns h*D..h*D+D-1), o[B,Nq,H*D],
 /// lse[B,H,Nq]. Generic so that finite-difference tests run it in double. Same argument order as
 /// src/Kernels/attention.cu. Work is split per (batch, head) pair, which touches disjoint columns, so the
-/// CPU backend runs the pairs in parallel with results independent of the thread count.
+/// CPU backend runs the pairs in parallel with results independent of the thread count. The bf16 mode
+/// (<see cref="AttentionBf16Reference"/>) reuses the checks, Scores, Probabilities and ApplyToValues.
 /// </summary>
 public static class AttentionReference
 {
