@@ -5,7 +5,7 @@ namespace BayesPfl.Engine.Backends.Cpu;
 // GEMMs run on the fast blocked path (Sgemm); GemmReference holds the plain loops it is tested against.
 public sealed partial class CpuBackend
 {
-    /// <summary>x rounded to bf16 for a Linear with BF16 weights; grows to the largest x seen, reused across calls.</summary>
+    /// <summary>x rounded to bf16 for a Linear with BF16 weights; grows to the largest x seen, reused across calls (one op at a time).</summary>
     private float[] bf16Input = [];
 
     public void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias)
