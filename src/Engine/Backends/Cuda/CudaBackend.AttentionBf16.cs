@@ -43,7 +43,7 @@ public sealed partial class CudaBackend
 
     private void AttentionBf16(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionReference.Dims n, bool causal, float scale)
     {
-        var (groups, rows) = AttentionBf16Chunk(n);
+        var (groups, rows) = AttentionBf16Chunk(n, AttentionScratchBytes);
         var (s, p) = AttentionScratch((long)groups * rows * n.Nk);
         int pairs = n.Batch * n.Heads, d = n.HeadDim;
         for (var g0 = 0; g0 < pairs; g0 += groups)
@@ -82,15 +82,22 @@ public sealed partial class CudaBackend
     /// Chunk shape under <see cref="AttentionScratchBytes"/>: (pairs per chunk, query rows per pair). Whole images
     /// when at least one fits, else whole heads, else one head's queries in runs of as many rows as fit (at least one).
     /// </summary>
-    private (int Groups, int Rows) AttentionBf16Chunk(AttentionReference.Dims n)
+    private static (int Groups, int Rows) AttentionBf16Chunk(AttentionReference.Dims n, long capBytes)
     {
         var bytesPerRow = (long)n.Nk * (sizeof(float) + DType.BF16.Size());
-        var fit = Math.Max(1, AttentionScratchBytes / bytesPerRow);
+        var fit = Math.Max(1, capBytes / bytesPerRow);
         if (fit < n.Nq) return (1, (int)fit);
         var pairs = fit / n.Nq;
         // Whole images when at least one fits, so that GemmRuns can batch along the images.
         if (pairs >= n.Heads) pairs -= pairs % n.Heads;
         return ((int)Math.Min(n.Batch * n.Heads, pairs), n.Nq);
+    }
+
+    /// <summary>Scores one chunk holds under the default cap: what the scratch grows to (for memory plans).</summary>
+    internal static long AttentionBf16ScratchScores(AttentionReference.Dims n)
+    {
+        var (groups, rows) = AttentionBf16Chunk(n, DefaultAttentionScratchBytes);
+        return (long)groups * rows * n.Nk;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using BayesPfl.Engine.Backends.Cpu;
+using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Tensors;
 
 namespace BayesPfl.Engine.Backends.Planning;
@@ -13,7 +15,7 @@ namespace BayesPfl.Engine.Backends.Planning;
 public sealed class PlanningBackend : IBackend
 {
     private readonly Dictionary<string, long> byName = new(StringComparer.Ordinal);
-    private Tensor? bf16Input;
+    private Tensor? bf16Input, attentionScores, attentionProbs;
 
     public string Name => "plan";
 
@@ -75,7 +77,24 @@ public sealed class PlanningBackend : IBackend
     public void SoftplusBackward(Tensor dx, Tensor dy, Tensor x) { }
     public void Tanh(Tensor y, Tensor x) { }
     public void TanhBackward(Tensor dx, Tensor dy, Tensor y) { }
-    public void Attention(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale) { }
+
+    /// <summary>
+    /// Runs nothing, but bf16 attention makes the CUDA backend grow its score scratch (CudaBackend.AttentionBf16.cs,
+    /// S fp32 and P bf16 per chunk); the plan grows the same scratch so that the peak counts it.
+    /// </summary>
+    public void Attention(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale)
+    {
+        if (q.DType != DType.BF16) return;
+        AttentionReference.Dims n = new(q.Shape[0], q.Shape[1], k.Shape[1], heads, q.Shape[2] / heads);
+        if (n.Batch == 0 || n.Nq == 0) return;
+        var scores = CudaBackend.AttentionBf16ScratchScores(n);
+        if (attentionScores?.Length >= scores) return;
+        attentionScores?.Dispose();
+        attentionProbs?.Dispose();
+        attentionScores = Allocate(new Shape(checked((int)scores)), "attention bf16 scores");
+        attentionProbs = Allocate(new Shape(checked((int)scores)), "attention bf16 probabilities", DType.BF16);
+    }
+
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, int heads, bool causal, float scale) { }
     public void Embedding(Tensor y, Tensor ids, Tensor table, Tensor? pos, Tensor? inject) { }
     public void EmbeddingBackward(Tensor dinject, Tensor dy, Tensor ids) { }
@@ -94,7 +113,12 @@ public sealed class PlanningBackend : IBackend
     public void SegLossBackward(Tensor dlogits, Tensor stats, Tensor logits, Tensor mask, float dFocal, float dDice) { }
     public void AdamStep(Tensor param, Tensor m, Tensor v, Tensor grad, AdamScalars s) { }
 
-    public void Dispose() => bf16Input?.Dispose();
+    public void Dispose()
+    {
+        bf16Input?.Dispose();
+        attentionScores?.Dispose();
+        attentionProbs?.Dispose();
+    }
 
     private sealed class PlanTensor(PlanningBackend plan, string name, Shape shape, DType dtype, bool owner) : Tensor(name, shape, dtype)
     {

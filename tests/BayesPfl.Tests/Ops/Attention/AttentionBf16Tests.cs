@@ -1,6 +1,7 @@
 using BayesPfl.Engine.Backends;
 using BayesPfl.Engine.Backends.Cpu;
 using BayesPfl.Engine.Backends.Cuda;
+using BayesPfl.Engine.Backends.Planning;
 using BayesPfl.Engine.Tensors;
 using BayesPfl.Host;
 using BayesPfl.Tests.Infra;
@@ -184,6 +185,22 @@ public class AttentionBf16Tests
         Assert.True(capped.AttentionScratchAllocatedBytes <= Math.Max(capBytes, nk * 6L),
             $"scratch of {capped.AttentionScratchAllocatedBytes} B exceeds the cap of {capBytes} B");
         Assert.True(whole.AttentionScratchAllocatedBytes == (long)batch * heads * nq * nk * 6, "uncapped: one chunk of every (b, h) pair");
+    }
+
+    [Fact]
+    public void PlanCountsTheScratchOfOneChunk()
+    {
+        using var plan = new PlanningBackend();
+        // ViT-L/14 at 518 px, two images: one image's 16 heads (16·1370² scores, 6 B each ≈ 180 MB) fit under the
+        // 256 MiB cap, two do not, so the scratch holds one image.
+        Tensor q = plan.Allocate(new([2, 1370, 1024]), "q", DType.BF16), o = plan.Allocate(new([2, 1370, 1024]), "o"),
+            lse = plan.Allocate(new([2, 16, 1370]), "lse");
+        var tensors = plan.LiveBytes;
+        plan.Attention(o, lse, q, q, q, 16, false, 0.125f);
+        Assert.Equal(tensors + 16L * 1370 * 1370 * 6, plan.PeakBytes);
+        var q32 = plan.Allocate(new([2, 1370, 1024]), "q32");
+        plan.Attention(o, lse, q32, q32, q32, 16, false, 0.125f);  // fp32: no scratch
+        Assert.Equal(tensors + 2L * 1370 * 1024 * 4 + 16L * 1370 * 1370 * 6, plan.LiveBytes);
     }
 
     [Theory]
