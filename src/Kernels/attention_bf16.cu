@@ -16,8 +16,9 @@
 // One warp per row, three passes over global memory (max, sum, write): works for any Nk (1 .. 1370+) without
 // shared memory, and a 1370-key row is ~43 elements per lane. The exponentials are recomputed in the last
 // pass instead of being stored, so S is only read. __fmul_rn keeps scale·S a rounded product (no FMA
-// contraction into the subtraction of m), as the reference computes it. Masked keys get P = 0 so that the P·V GEMM can run over
-// all Nk keys. A fully masked row cannot occur (causal implies Nq == Nk, so key 0 is always visible).
+// contraction into the subtraction of m), as the reference computes it. Masked keys get P = 0 so that the
+// P·V GEMM can run over all Nk keys. A fully masked row cannot occur (causal implies Nq == Nk, so key 0 is
+// always visible).
 #include "common.cuh"
 
 extern "C" __global__ void attention_softmax_forward_bf16(bf16_t* p,          // [rows, Nk]

@@ -33,8 +33,9 @@ public sealed partial class CudaBackend
 
     /// <summary>
     /// Upper bound on the bf16 attention scratch (bytes). Work is split into chunks of whole (batch, head) pairs,
-    /// or of query rows of one head when a head does not fit; one score row is always allowed. Results do not
-    /// depend on it (tests lower it to exercise the chunking).
+    /// or of query rows of one head when a head does not fit; one score row is always allowed. Every score row goes
+    /// through the same steps whatever the chunk (bit for bit on the emulator; cuBLAS may pick another GEMM
+    /// algorithm for other sizes). Tests lower it to exercise the chunking.
     /// </summary>
     internal long AttentionScratchBytes { get; set; } = DefaultAttentionScratchBytes;
 
