@@ -136,7 +136,8 @@ public class AttentionBf16Tests
         var (refO, refLse) = Run(cpu, DType.BF16, data, n, causal, scale);
         TensorAssert.AllFinite($"o (seed {seed})", o);
         // Scores: bf16·bf16 products are exact in fp32, only their summation order differs (cuBLAS vs j order):
-        // ~D·2^-24·Σ|q·k| ≈ 1e-6 at |q|, |k| <= 2 and D <= 192, then scaled; l as in the softmax kernel test.
+        // the D partial sums (|q·k| ~ 1 at |q|, |k| <= 2, so partial sums ~ √d) round to ~2^-24·D in S, times the
+        // scale: ~1e-6 (observed <= 9.5e-7 on the emulator), ~4e-7 at the model shapes; l as in the softmax test.
         TensorAssert.Close($"lse (seed {seed})", lse, refLse, 1e-5, 1e-6);
         // P may flip by one bf16 ulp (see the softmax test), plus fp32 summation order of P·v over <= 1370 keys.
         TensorAssert.Close($"o (seed {seed})", o, refO, OneUlpOfP + 1e-5, 0, maxNmse);
