@@ -26,7 +26,13 @@ internal static class CommonOptions
                           "on a GPU's tensor cores; on the CPU it runs the reference emulation, slower than fp32)" + more,
         };
         if (defaultValue is not null) o.DefaultValueFactory = _ => defaultValue;
-        o.AcceptOnlyFromAmong("fp32", "bf16");
+        // A validator rather than AcceptOnlyFromAmong: a wrong value (fp16, say) is one line naming the choices.
+        o.HelpName = "fp32|bf16";
+        o.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } v && v is not ("fp32" or "bf16"))
+                r.AddError($"--precision {v}: expected fp32 or bf16 (there is no {v} mode)");
+        });
         return o;
     }
 
