@@ -29,7 +29,6 @@ public class Bf16DetectorTests(TinyDetectorFiles fx, ITestOutputHelper output) :
         output.WriteLine($"bf16 vs fp32, 3 images: max |Δmap| {map:E3}, max |Δp_img| {pImg:E3}, max |Δs_map| {sMap:E3}");
         // The mode is on: rounding GEMM operands to 8 significant bits must move the maps.
         Assert.True(map > 0 && pImg > 0, $"bf16 gave the fp32 results (max |Δmap| {map}, |Δp_img| {pImg}): the mode did not run");
-        // Bounds: BOUNDS_PENDING.
         Assert.InRange(map, 0, MapBound);
         Assert.InRange(pImg, 0, ScoreBound);
         Assert.InRange(sMap, 0, MapBound);
@@ -48,8 +47,14 @@ public class Bf16DetectorTests(TinyDetectorFiles fx, ITestOutputHelper output) :
         }
     }
 
-    /// <summary>BOUNDS_PENDING</summary>
-    internal const double MapBound = 1, ScoreBound = 1;
+    /// <summary>
+    /// Bounds on |Δ| of map values and p_img (both probabilities) between bf16 and fp32 on the tiny CLIP. Each layer moves
+    /// the stream by ≤ 0.25% of its largest activation (Bf16BlocksTests); over four vision and two text layers the head
+    /// sees features off by ~1% at worst, and its cosine-similarity softmaxes turn that into probabilities off by about
+    /// 1e-3 — observed max |Δmap| 1.0e-3, |Δp_img| 6.3e-4, |Δs_map| 2.0e-4 over three images. 5e-3 leaves a 5x margin
+    /// for other seeds and inputs.
+    /// </summary>
+    internal const double MapBound = 5e-3, ScoreBound = 5e-3;
 
     private (double PImg, float[] Map)[] Run(DetectorPrecision precision, IBackend backend, float[] pixels)
     {
