@@ -1,11 +1,14 @@
 using System.Text.Json;
+using BayesPfl.Engine.Data.Datasets;
+using BayesPfl.Engine.Detection;
+using BayesPfl.Engine.Evaluation;
 using BayesPfl.Tests.Cli;
 using BayesPfl.Tests.Infra;
 using Xunit;
 
 namespace BayesPfl.Tests.Precision;
 
-/// <summary>`bayespfl infer --precision` end to end on generated images, and a precision that does not exist.</summary>
+/// <summary>`bayespfl infer --precision` end to end on generated images, a precision that does not exist, and eval's report.</summary>
 public class InferPrecisionTests(TinyDetectorFiles fx) : IClassFixture<TinyDetectorFiles>
 {
     [Fact]
@@ -41,5 +44,14 @@ public class InferPrecisionTests(TinyDetectorFiles fx) : IClassFixture<TinyDetec
         var (exit, _, stderr) = CliProcess.Run("infer", fx.Images[0], "--clip", fx.ClipPath, "--head", fx.HeadPath, "--precision", "fp16");
         Assert.NotEqual(0, exit);
         Assert.Equal("--precision fp16: expected fp32 or bf16 (there is no fp16 mode)", stderr.Trim());
+    }
+
+    [Fact]
+    public void EvalReportNamesThePrecision()
+    {
+        var row = new CategoryMetrics("a", 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        var report = new EvaluationReport("r", DatasetLayout.MvTec, "cuda", [row], row, DetectorPrecision.Bf16);
+        using var json = JsonDocument.Parse(EvaluationReports.Json(report));
+        Assert.Equal("bf16", json.RootElement.GetProperty("precision").GetString());
     }
 }
