@@ -25,14 +25,23 @@ public class Bf16DeviceTests(PipelineOracleFixture fx, ITestOutputHelper output)
     {
         var cpu = Run(TestBackends.Cpu());
         var emu = Run(TestBackends.Emulated());
-        foreach (var stage in cpu.Stages.Keys)
-            output.WriteLine($"{stage}: max |Δ| {Bf16DetectorTests.MaxAbsDiff(cpu.Stages[stage], emu.Stages[stage]):E3}");
         output.WriteLine($"map: max |Δ| {Bf16DetectorTests.MaxAbsDiff(cpu.Map, emu.Map):E3}, p_img |Δ| {Math.Abs(cpu.PImg - emu.PImg):E3}");
-        // BOUNDS_PENDING
+        // Both round at the same points; only the fp32 summation order of the GEMMs differs (the emulator's bf16 GEMM is
+        // sgemm on widened operands), which now and then moves a value across a bf16 rounding boundary: that element is
+        // then off by one bf16 rounding (≤ 2^-8 relative), and the flip spreads through later layers and into the
+        // flows (g) and the text features like bf16's own rounding error does. So each stage gets the per-layer bound of
+        // Bf16BlocksTests, 8·2^-9 of its largest value, and an NMSE of 1e-4 (flips are rare: tap1 has none, |Δ| ~1e-6).
+        // Observed over runs (the oracle's weights are drawn per run): tap4 ≤ 1.7e-2 on 6.3, g ≤ 8.2e-3 on 3.4, text
+        // ≤ 5.6e-4 on 0.13, NMSE ≤ 9e-6.
         foreach (var stage in cpu.Stages.Keys)
-            TensorAssert.Close($"emulated bf16 {stage}", emu.Stages[stage], cpu.Stages[stage], 1, 1);
-        TensorAssert.Close("emulated bf16 map", emu.Map, cpu.Map, 1, 0);
-        Assert.InRange(Math.Abs(cpu.PImg - emu.PImg), 0, 1);
+        {
+            var reference = cpu.Stages[stage];
+            TensorAssert.Close($"emulated bf16 {stage}", emu.Stages[stage], reference, 8 * Math.Pow(2, -9) * reference.Max(MathF.Abs), 0, maxNmse: 1e-4);
+        }
+        // The map and p_img carry those flips through the head: observed ≤ 2e-4 over runs; 1e-3 is a 5x margin and a
+        // fifth of the bf16-against-fp32 bound, so the CUDA launchers agree with the reference better than bf16 with fp32.
+        TensorAssert.Close("emulated bf16 map", emu.Map, cpu.Map, 1e-3, 0);
+        Assert.InRange(Math.Abs(cpu.PImg - emu.PImg), 0, 1e-3);
     }
 
     private sealed record Outputs(Dictionary<string, float[]> Stages, float[] Map, double PImg);
@@ -90,9 +99,12 @@ public class Bf16GpuTests(ITestOutputHelper output)
             output.WriteLine($"ViT-L/14 518 px, 2 images: fp32 {fp32.Seconds * 500:F1} ms/img, bf16 {bf16.Seconds * 500:F1} ms/img, " +
                              $"bf16/fp32 {bf16.Seconds / fp32.Seconds:F3}; max |Δmap| {map:E3}, max |Δp_img| {pImg:E3}");
             Assert.True(map > 0, "bf16 gave the fp32 maps: the mode did not run");
-            // BOUNDS_PENDING
-            Assert.InRange(map, 0, 1);
-            Assert.InRange(pImg, 0, 1);
+            // Not yet measured (this runs in the GPU check). ViT-L/14 has 24 vision and 12 text layers where the tiny CLIP
+            // of Bf16DetectorTests has 4 and 2; if the per-layer bf16 error adds up linearly, its 5e-3 bound scales by 6 to
+            // 3e-2 (the per-layer relative error does not grow with the width: fp32 accumulation, random rounding signs).
+            // 0.05 allows that with margin and still catches a mis-wired mode (maps off by O(0.1)).
+            Assert.InRange(map, 0, 0.05);
+            Assert.InRange(pImg, 0, 0.05);
         }
         finally
         {

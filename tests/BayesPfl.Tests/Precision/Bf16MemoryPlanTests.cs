@@ -8,7 +8,7 @@ namespace BayesPfl.Tests.Precision;
 /// <summary>
 /// What bf16 saves at the real size (ViT-L/14 at 518 px), counted by the PlanningBackend (every allocation, nothing
 /// computed): the GEMM weights take half their fp32 bytes, every other weight the same, and the image tower's
-/// activation workspace shrinks too (q, k, v are BF16).
+/// activation workspace does not eat the saving.
 /// </summary>
 public class Bf16MemoryPlanTests(ITestOutputHelper output)
 {
@@ -28,8 +28,11 @@ public class Bf16MemoryPlanTests(ITestOutputHelper output)
         // ViT-L/14's GEMM matrices are ~388M of its ~428M values (the rest is mostly the 49408x768 token table), so the
         // whole CLIP file on the device drops to about 55% (1.59 → 0.87 GiB).
         Assert.InRange((double)bf16 / fp32, 0.53, 0.57);
-        // q, k, v at 2 bytes (12 → 6 bytes a row element) plus the bf16 copy of ln_1 (2): the workspace shrinks.
-        Assert.True(bf16Forward < fp32Forward, $"bf16 forward workspace {bf16Forward} B is not below fp32's {fp32Forward} B");
+        // The forward workspace barely changes: q, k, v at 2 bytes and the bf16 copy of ln_1 save 4 bytes per row element,
+        // the CUDA backend's bf16 copy of a Linear's F32 input (up to the c_fc output, F = 4C wide) adds 8. The saving
+        // on the weights must survive it: weights plus the batch-1 forward peak drop by at least 90% of 2 bytes a GEMM value.
+        Assert.True(fp32 + fp32Forward - (bf16 + bf16Forward) > 0.9 * 2 * gemm,
+            $"bf16 weights + forward {bf16 + bf16Forward} B against fp32's {fp32 + fp32Forward} B: less than 90% of the GEMM saving {2 * gemm} B");
     }
 
     /// <summary>Bytes of the weights, and the peak above them during a batch-1 vision forward.</summary>
