@@ -22,7 +22,10 @@ public static class AttentionReference
     /// <summary>Checks the forward's tensors against each other; names the op and the tensors on mismatch.</summary>
     public static Dims CheckForward(string op, Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale)
     {
-        Check.F32(op, o, lse, q, k, v);
+        // q, k, v all F32, or all BF16 (the bf16 mode); o and lse are F32 either way.
+        Check.F32(op, o, lse);
+        Check.SameDType(op, q, k);
+        Check.SameDType(op, q, v);
         Check.That(heads >= 1, op, $"heads must be >= 1, got {heads}");
         Check.That(float.IsFinite(scale), op, $"scale must be finite, got {scale}");
         Check.Rank(op, q, 3);
@@ -42,7 +45,7 @@ public static class AttentionReference
         int heads, bool causal, float scale)
     {
         var dims = CheckForward(op, o, lse, q, k, v, heads, causal, scale);
-        Check.F32(op, dq, dk, dv, dout);
+        Check.F32Training(op, q, dq, dk, dv, dout);
         Check.SameShape(op, dq, q);
         Check.SameShape(op, dk, k);
         Check.SameShape(op, dv, v);
@@ -65,15 +68,32 @@ public static class AttentionReference
         for (var i = 0; i < n.Nq; i++)
         {
             var keys = Scores(s, q, k, n, b, h, i, causal, scale);
-            var m = T.NegativeInfinity;
-            for (var j = 0; j < keys; j++) m = T.Max(m, s[j]);
-            var l = T.Zero;
-            for (var j = 0; j < keys; j++) l += s[j] = T.Exp(s[j] - m);
-            var orow = o.Slice(Row(n, b, i, n.Nq) + h * hd, hd);
-            orow.Clear();
-            for (var j = 0; j < keys; j++) TensorPrimitives.MultiplyAdd(v.Slice(Row(n, b, j, n.Nk) + h * hd, hd), s[j] / l, orow, orow);
-            lse[bh * n.Nq + i] = m + T.Log(l);
+            lse[bh * n.Nq + i] = Probabilities(s.AsSpan(0, keys));
+            ApplyToValues(o, v, s.AsSpan(0, keys), n, b, h, i);
         }
+    }
+
+    /// <summary>
+    /// Softmax of one score row in place, max-subtracted: s_j ← exp(s_j − m) / l with l = Σ exp(s_j − m), summed
+    /// in j order; returns the row's log-sum-exp m + log l.
+    /// </summary>
+    internal static T Probabilities<T>(Span<T> s) where T : IFloatingPointIeee754<T>
+    {
+        var m = T.NegativeInfinity;
+        foreach (var x in s) m = T.Max(m, x);
+        var l = T.Zero;
+        for (var j = 0; j < s.Length; j++) l += s[j] = T.Exp(s[j] - m);
+        for (var j = 0; j < s.Length; j++) s[j] /= l;
+        return m + T.Log(l);
+    }
+
+    /// <summary>o_i of head h = Σ_j p_j v_j over the keys p covers, accumulated in j order (overwrites that head's o row).</summary>
+    internal static void ApplyToValues<T>(Span<T> o, ReadOnlySpan<T> v, ReadOnlySpan<T> p, Dims n, int b, int h, int i)
+        where T : IFloatingPointIeee754<T>
+    {
+        var orow = o.Slice(Row(n, b, i, n.Nq) + h * n.HeadDim, n.HeadDim);
+        orow.Clear();
+        for (var j = 0; j < p.Length; j++) TensorPrimitives.MultiplyAdd(v.Slice(Row(n, b, j, n.Nk) + h * n.HeadDim, n.HeadDim), p[j], orow, orow);
     }
 
     /// <summary>
@@ -119,7 +139,7 @@ public static class AttentionReference
     }
 
     /// <summary>Fills s[0..keys) with scale·q_i·k_j for the keys query i sees; returns how many it sees.</summary>
-    private static int Scores<T>(T[] s, ReadOnlySpan<T> q, ReadOnlySpan<T> k, Dims n, int b, int h, int i, bool causal, T scale)
+    internal static int Scores<T>(T[] s, ReadOnlySpan<T> q, ReadOnlySpan<T> k, Dims n, int b, int h, int i, bool causal, T scale)
         where T : IFloatingPointIeee754<T>
     {
         var keys = causal ? i + 1 : n.Nk;

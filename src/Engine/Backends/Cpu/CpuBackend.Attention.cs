@@ -9,8 +9,12 @@ public sealed partial class CpuBackend
         var n = AttentionReference.CheckForward("Attention", o, lse, q, k, v, heads, causal, scale);
         CpuTensor to = Cpu(o), tl = Cpu(lse), tq = Cpu(q), tk = Cpu(k), tv = Cpu(v);
         // (batch, head) pairs write disjoint columns: parallel and still deterministic.
-        Parallel.For(0, n.Batch * n.Heads, bh =>
-            AttentionReference.ForwardHead(to.Span, tl.Span, tq.Span, tk.Span, tv.Span, n, bh, causal, scale));
+        if (q.DType == DType.BF16)
+            Parallel.For(0, n.Batch * n.Heads, bh =>
+                AttentionBf16Reference.ForwardHead(to.Span, tl.Span, tq.Span, tk.Span, tv.Span, n, bh, causal, scale));
+        else
+            Parallel.For(0, n.Batch * n.Heads, bh =>
+                AttentionReference.ForwardHead(to.Span, tl.Span, tq.Span, tk.Span, tv.Span, n, bh, causal, scale));
     }
 
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse,

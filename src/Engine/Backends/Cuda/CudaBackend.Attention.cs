@@ -18,6 +18,12 @@ public sealed partial class CudaBackend
     public void Attention(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale)
     {
         var n = AttentionReference.CheckForward("Attention", o, lse, q, k, v, heads, causal, scale);
+        if (q.DType == DType.BF16)
+        {
+            // cuBLAS takes any head dim: no CheckHeadDim.
+            if (n.Batch > 0 && n.Nq > 0) AttentionBf16(o, lse, q, k, v, n, causal, scale);
+            return;
+        }
         CheckHeadDim("Attention", q, n);
         if (n.Batch == 0 || n.Nq == 0) return;
         int d = n.HeadDim;

@@ -58,6 +58,7 @@ public sealed partial class CudaBackend : IBackend
     {
         segPartials?.Dispose();
         bf16Input?.Dispose();
+        DisposeAttentionScratch();
         args.Dispose();
         if (ownsGpu) Gpu.Dispose();
     }

@@ -1,0 +1,238 @@
+using BayesPfl.Engine.Backends;
+using BayesPfl.Engine.Backends.Cpu;
+using BayesPfl.Engine.Backends.Cuda;
+using BayesPfl.Engine.Tensors;
+using BayesPfl.Host;
+using BayesPfl.Tests.Infra;
+using Xunit;
+using static BayesPfl.Tests.Ops.Attention.DeviceKit;
+
+namespace BayesPfl.Tests.Ops.Attention;
+
+/// <summary>
+/// Attention in the bf16 mode (IBackend.Attention with q, k, v BF16): the softmax kernel against its reference,
+/// the whole op on the emulated CUDA backend (cuBLAS bf16 GEMMs around the kernel) against the CPU reference,
+/// bf16 against fp32, the scratch cap, and the dtype rejections.
+/// </summary>
+public class AttentionBf16Tests
+{
+    // A fresh seed per run (named in every failure message, to replay it) so that coverage grows over runs.
+    private static readonly int Seed = System.Random.Shared.Next();
+
+    // Worst case of P off by one bf16 ulp for every key: bf16 keeps 8 significant bits, so one ulp of p is at most
+    // 2^-7·p and |Δo| <= Σ_j 2^-7·p_j·|v_j| <= 2^-7·max|v| (Σ p_j = 1 up to rounding). Rounding to nearest moves p by
+    // at most half an ulp: 2^-8·p.
+    private const double OneUlpOfP = 1.0 / 128, HalfUlpOfP = 1.0 / 256;
+
+    public static TheoryData<int, int, int, bool> SoftmaxCases => new()
+    {
+        // Nk, queries per (b, h) pair, first query, causal; every launch has two pairs.
+        { 1, 1, 0, false },
+        { 1, 1, 0, true },
+        { 7, 7, 0, false },
+        { 7, 7, 0, true },
+        { 33, 33, 0, true },
+        { 33, 5, 20, true },     // a run of query rows of one head (the launcher's row chunks)
+        { 197, 197, 0, false },
+        { 197, 197, 0, true },
+        { 257, 257, 0, false },
+        { 257, 3, 250, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(SoftmaxCases))]
+    public void EmulatedSoftmaxKernelMatchesReference(int nk, int nrows, int q0, bool causal)
+    {
+        const float scale = 0.125f;
+        int rows = 2 * nrows, n = rows * nk;
+        // Rows alternate between scores around +1e5 and -1e5 (x = scale·s = ±12500: exp overflows, or underflows
+        // to 0, without the max subtraction) with a spread of ±40 (x ±5), so P is spread over many keys.
+        var s = Random(n, Seed, 40f);
+        for (var i = 0; i < n; i++) s[i] += (i / nk % 2 == 0 ? 1e5f : -1e5f);
+        var expectedP = new float[n];
+        var expectedLse = new float[rows];
+        AttentionBf16Reference.SoftmaxRows(expectedP, expectedLse, s, rows, nrows, q0, nk, causal, scale);
+
+        using var be = TestBackends.Emulated();
+        DevicePtr dp = be.Gpu.Allocate(2L * n), dlse = be.Gpu.Allocate(4L * rows), ds = be.Gpu.Allocate(4L * n);
+        be.Gpu.CopyToDevice<float>(ds, s);
+        be.AttentionSoftmaxBf16(dp, dlse, ds, rows, nrows, q0, nk, causal, scale);
+        AfterLaunch(be);
+        var p = new ushort[n];
+        var lse = new float[rows];
+        be.Gpu.CopyToHost<ushort>(p, dp);
+        be.Gpu.CopyToHost<float>(lse, dlse);
+
+        // The kernel and the reference do the same fp32 operations except the order of the sum l (a warp tree vs
+        // j order): l differs by a few fp32 ulps, so p = e/l too, and its bf16 rounding can only flip (by one
+        // ulp; P >= 0, so bf16 bit patterns are ordered) when p lies within those few ulps of a rounding
+        // boundary: about 2^-16·few per element, so flips must be rare. Masked keys must be exactly 0.
+        var flips = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var expected = Engine.Tensors.Bf16.FromFloat(expectedP[i]);
+            Assert.True(Math.Abs(p[i] - expected) <= 1,
+                $"p[{i}] (row {i / nk}, key {i % nk}, seed {Seed}): 0x{p[i]:x4} vs reference 0x{expected:x4}, more than one bf16 ulp apart");
+            Assert.True(expected != 0 || p[i] == 0, $"p[{i}] (seed {Seed}): masked or underflowed key got 0x{p[i]:x4}");
+            if (p[i] != expected) flips++;
+        }
+        Assert.True(flips <= Math.Max(1, n / 100), $"{flips}/{n} probabilities differ by one bf16 ulp (seed {Seed})");
+        // lse = m + log l with the same m (a max is order-free) and l a few ulps apart: 1e-6 absolute from log l,
+        // plus one rounding of |lse| ≈ 12500 (ulp 2^-10 ≈ 1e-7 relative).
+        TensorAssert.Close($"lse (seed {Seed})", lse, expectedLse, 1e-6, 2.4e-7);
+    }
+
+    public static TheoryData<int, int, int, int, int, bool> EmulatedCases => new()
+    {
+        { 1, 1, 1, 1, 1, false },   // one token, head dim 1
+        { 1, 1, 1, 1, 1, true },
+        { 2, 7, 7, 3, 8, true },    // causal, interleaved heads
+        { 1, 7, 33, 2, 8, false },  // Nq != Nk
+        { 2, 33, 7, 1, 64, false }, // Nq > Nk
+        { 1, 33, 33, 2, 64, true },
+        { 2, 7, 1, 3, 8, false },   // a single key: P = 1 exactly
+        { 1, 5, 9, 3, 7, false },   // head dim not a multiple of 8
+    };
+
+    [Theory]
+    [MemberData(nameof(EmulatedCases))]
+    public void EmulatedMatchesReference(int batch, int nq, int nk, int heads, int dim, bool causal)
+    {
+        using var gpu = TestBackends.Emulated();
+        // Observed: no flip at these sizes, |Δo| <= 1.2e-7 (fp32 order only).
+        Compare(gpu, new(batch, nq, nk, heads, dim), causal, causal ? 0.125f : 0.3f, Seed, maxNmse: 1e-8);
+    }
+
+    public static TheoryData<string, int, int, int, int, int, bool, float> ModelCases => new()
+    {
+        { "vision", 1, 1370, 1370, 16, 64, false, 0.125f },
+        { "text", 4, 77, 77, 12, 64, true, 0.125f },
+        { "rca", 2, 60, 1369, 4, 192, false, 1f / MathF.Sqrt(768f) },
+    };
+
+    [Theory]
+    [MemberData(nameof(ModelCases))]
+    public void GpuMatchesReferenceAtModelShapes(string name, int batch, int nq, int nk, int heads, int dim, bool causal, float scale)
+    {
+        using var gpu = RealGpu();
+        Assert.NotEmpty(name);
+        // expf on the GPU is within 2 ulp of the CPU's and cuBLAS sums scores in its own order: more flips than on
+        // the emulator, still a small fraction of the entries.
+        Compare(gpu, new(batch, nq, nk, heads, dim), causal, scale, Seed, maxNmse: 1e-7);
+    }
+
+    /// <summary>
+    /// CUDA bf16 attention against the CPU bf16 reference on the same bf16 inputs; then a bitwise rerun. The
+    /// element bound allows the worst case (every P off by one ulp); <paramref name="maxNmse"/> says flips are rare:
+    /// P left unrounded or truncated would give an NMSE of ~2e-6 or more (see Bf16IsFp32WithRoundedProbabilities).
+    /// </summary>
+    private static void Compare(CudaBackend gpu, AttentionReference.Dims n, bool causal, float scale, int seed, double maxNmse)
+    {
+        using var cpu = TestBackends.Cpu();
+        var data = Inputs(n, seed);
+        var (o, lse) = Run(gpu, DType.BF16, data, n, causal, scale);
+        var (refO, refLse) = Run(cpu, DType.BF16, data, n, causal, scale);
+        TensorAssert.AllFinite($"o (seed {seed})", o);
+        // Scores: bf16·bf16 products are exact in fp32, only their summation order differs (cuBLAS vs j order):
+        // ~D·2^-24·Σ|q·k| ≈ 1e-6 at |q|, |k| <= 2 and D <= 192, then scaled; l as in the softmax kernel test.
+        TensorAssert.Close($"lse (seed {seed})", lse, refLse, 1e-5, 1e-6);
+        // P may flip by one bf16 ulp (see the softmax test), plus fp32 summation order of P·v over <= 1370 keys.
+        TensorAssert.Close($"o (seed {seed})", o, refO, OneUlpOfP + 1e-5, 0, maxNmse);
+        var (again, againLse) = Run(gpu, DType.BF16, data, n, causal, scale);
+        TensorAssert.BitwiseEqual($"o rerun (seed {seed})", again, o);
+        TensorAssert.BitwiseEqual($"lse rerun (seed {seed})", againLse, lse);
+    }
+
+    [Theory]
+    [InlineData(2, 7, 7, 3, 8, true)]
+    [InlineData(1, 33, 57, 2, 16, false)]
+    public void Bf16IsFp32WithRoundedProbabilities(int batch, int nq, int nk, int heads, int dim, bool causal)
+    {
+        using var cpu = TestBackends.Cpu();
+        AttentionReference.Dims n = new(batch, nq, nk, heads, dim);
+        var data = Inputs(n, Seed);
+        var (o16, lse16) = Run(cpu, DType.BF16, data, n, causal, 0.3f);
+        var (o32, lse32) = Run(cpu, DType.F32, data, n, causal, 0.3f);
+        // Same bf16-representable inputs, same fp32 scores and softmax: lse is the fp32 one, bit for bit.
+        TensorAssert.BitwiseEqual($"lse bf16 vs fp32 (seed {Seed})", lse16, lse32);
+        // Only P differs, by rounding to nearest bf16 (|v| <= 1), plus 1e-6 for the fp32 sums of O(1) terms.
+        TensorAssert.Close($"o bf16 vs fp32 (seed {Seed})", o16, o32, HalfUlpOfP + 1e-6, 0);
+        Assert.True(o16.Where((x, i) => x != o32[i]).Any(), $"bf16 attention equals fp32 bit for bit: P was not rounded (seed {Seed})");
+    }
+
+    [Theory]
+    [InlineData(7, 7, true, 42)]     // one score row per chunk
+    [InlineData(7, 7, true, 126)]    // three query rows of one head per chunk
+    [InlineData(7, 7, false, 588)]   // two heads per chunk: the second chunk spans images 0 and 1
+    [InlineData(5, 9, false, 108)]   // two query rows, Nq != Nk
+    [InlineData(5, 9, false, 1080)]  // four heads per chunk
+    public void ScratchCapGivesTheSameResult(int nq, int nk, bool causal, long capBytes)
+    {
+        AttentionReference.Dims n = new(2, nq, nk, 3, 8);
+        var data = Inputs(n, Seed);
+        using var whole = TestBackends.Emulated();
+        var (o, lse) = Run(whole, DType.BF16, data, n, causal, 0.3f);
+        using var capped = TestBackends.Emulated();
+        capped.AttentionScratchBytes = capBytes;
+        var (oc, lsec) = Run(capped, DType.BF16, data, n, causal, 0.3f);
+        // Every score row is computed by the same kernels whatever the chunk, so the results are bitwise equal
+        // (the emulated GEMM sums each output in a fixed order).
+        TensorAssert.BitwiseEqual($"o capped at {capBytes} B (seed {Seed})", oc, o);
+        TensorAssert.BitwiseEqual($"lse capped at {capBytes} B (seed {Seed})", lsec, lse);
+        Assert.True(capped.AttentionScratchAllocatedBytes <= Math.Max(capBytes, nk * 6L),
+            $"scratch of {capped.AttentionScratchAllocatedBytes} B exceeds the cap of {capBytes} B");
+        Assert.True(whole.AttentionScratchAllocatedBytes == 2L * 3 * nq * nk * 6, "uncapped: one chunk of all six heads");
+    }
+
+    [Theory]
+    [MemberData(nameof(AttentionShapeTests.Backends), MemberType = typeof(AttentionShapeTests))]
+    public void RejectsMixedDtypesAndBf16Backward(string backend)
+    {
+        using var be = AttentionShapeTests.Make(backend);
+        Tensor q = be.Allocate(new([1, 4, 8]), "q", DType.BF16), k = be.Allocate(new([1, 4, 8]), "k", DType.BF16),
+            v = be.Allocate(new([1, 4, 8]), "v", DType.BF16), kf = be.Allocate(new([1, 4, 8]), "k_f32"),
+            o = be.Allocate(new([1, 4, 8]), "o"), lse = be.Allocate(new([1, 2, 4]), "lse");
+        Expect(() => be.Attention(o, lse, q, kf, v, 2, false, 1f), "Attention", "q is BF16", "k_f32 is F32");
+        Expect(() => be.AttentionBackward(o, o, o, o, q, k, v, o, lse, 2, false, 1f), "AttentionBackward", "q is BF16", "inference-only");
+        Expect(() => be.Attention(q, lse, q, k, v, 2, false, 1f), "Attention", "q is BF16", "F32 only");
+    }
+
+    private static void Expect(Action act, params string[] mentions)
+    {
+        var e = Assert.Throws<NotSupportedException>(act);
+        foreach (var m in mentions) Assert.Contains(m, e.Message);
+    }
+
+    /// <summary>q, k in [-2, 2), v in [-1, 1), all rounded to bf16 so that F32 and BF16 runs see the same values.</summary>
+    private static Dictionary<string, float[]> Inputs(AttentionReference.Dims n, int seed)
+    {
+        long nq = (long)n.Batch * n.Nq * n.Width, nk = (long)n.Batch * n.Nk * n.Width;
+        return new()
+        {
+            ["q"] = Rounded(Random(nq, seed, 2f)),
+            ["k"] = Rounded(Random(nk, seed + 1, 2f)),
+            ["v"] = Rounded(Random(nk, seed + 2)),
+        };
+    }
+
+    private static float[] Rounded(float[] x) => x.Select(Engine.Tensors.Bf16.Round).ToArray();
+
+    /// <summary>Attention with q, k, v of <paramref name="dtype"/>; o and lse start as NaN to prove they are overwritten.</summary>
+    private static (float[] O, float[] Lse) Run(IBackend be, DType dtype, Dictionary<string, float[]> data, AttentionReference.Dims n,
+        bool causal, float scale)
+    {
+        using Tensor q = Typed(be, "q", dtype, data["q"], n.Batch, n.Nq, n.Width), k = Typed(be, "k", dtype, data["k"], n.Batch, n.Nk, n.Width),
+            v = Typed(be, "v", dtype, data["v"], n.Batch, n.Nk, n.Width), o = Poisoned(be, "o", n.Batch, n.Nq, n.Width),
+            lse = Poisoned(be, "lse", n.Batch, n.Heads, n.Nq);
+        be.Attention(o, lse, q, k, v, n.Heads, causal, scale);
+        AfterLaunch(be);
+        return (Get(o), Get(lse));
+    }
+
+    private static Tensor Typed(IBackend be, string name, DType dtype, float[] values, params int[] shape)
+    {
+        var t = be.Allocate(new Shape(shape), name, dtype);
+        be.Upload(t, values);
+        return t;
+    }
+}
