@@ -19,48 +19,68 @@ namespace BayesPfl.Cli;
 /// by phase: vision (the image tower, one batch), text (prompt flows and the text tower on the spliced prompts) and
 /// head (RCA, similarity maps, scores, the map's download). Inputs are random preprocessed images, so image decoding
 /// and resizing are not measured. Phases are cut at the detector's inspection points with a device synchronise.
+/// --precision picks the towers' mode; without it every device runs fp32 then bf16 on the same inputs and the same
+/// flow samples, and the run ends with bf16's time over fp32's and the largest |Δ| of the anomaly maps and p_img.
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var device = CommonOptions.Device("auto, cpu or cuda (the CPU baseline is always measured)");
+        var device = CommonOptions.Device("auto, cpu or cuda (the CPU baseline is measured too, except with --real-size)");
         var clip = new Option<string?>("--clip") { Description = "CLIP engine file" };
         var head = new Option<string?>("--head") { Description = "head engine file" };
         var tiny = new Option<bool>("--tiny") { Description = "a tiny random CLIP and head instead of real weights (RandomClip.Tiny: 112 px, width 64)" };
         var images = new Option<int>("--images") { Description = "images timed per device (with --training: steps timed)", DefaultValueFactory = _ => 2 };
         var training = new Option<bool>("--training") { Description = "time stage-1 training steps by phase instead of inference (with --tiny, or --real-size)" };
-        var realSize = new Option<bool>("--real-size") { Description = "with --training: ViT-L/14 at 518 px with zero weights (timing only; no CPU baseline, which would take minutes)" };
+        var realSize = new Option<bool>("--real-size")
+        {
+            Description = "ViT-L/14 at 518 px without a checkpoint and without the CPU baseline (which would take minutes): inference " +
+                          "runs seeded random weights (RandomClip and a fresh head, written to a scratch folder); --training zero weights",
+        };
+        var precision = CommonOptions.Precision(defaultValue: null, "; default: both, compared");
         var batch = new Option<int>("--batch") { Description = "with --training: images per step", DefaultValueFactory = _ => 8 };
         var command = new Command("bench", "Measure inference throughput (images/s, ms per image by phase) against the CPU, or a training step against its forward")
         {
-            device, clip, head, tiny, images, training, realSize, batch,
+            device, clip, head, tiny, images, training, realSize, batch, precision,
         };
         command.SetAction(r =>
         {
             var dev = CommonOptions.ParseDevice(r.GetValue(device)!);
             return r.GetValue(training)
                 ? TrainingBench.Run(dev, r.GetValue(tiny), r.GetValue(realSize), r.GetValue(batch), r.GetValue(images))
-                : Run(dev, r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(images));
+                : Run(dev, r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(realSize), r.GetValue(images),
+                    r.GetValue(precision) is { } p ? [CommonOptions.ParsePrecision(p)] : [DetectorPrecision.Fp32, DetectorPrecision.Bf16]);
         });
         return command;
     }
 
-    private static int Run(DetectorDevice device, string? clip, string? head, bool tiny, int images)
+    private static int Run(DetectorDevice device, string? clip, string? head, bool tiny, bool realSize, int images, DetectorPrecision[] precisions)
     {
-        if (tiny ? clip is not null || head is not null : clip is null || head is null)
-            return Fail("give either --clip and --head, or --tiny");
+        if ((tiny ? 1 : 0) + (realSize ? 1 : 0) + (clip is not null || head is not null ? 1 : 0) != 1 || (clip is null) != (head is null))
+            return Fail("give either --clip and --head, --tiny or --real-size");
         if (images <= 0) return Fail($"--images is {images}, must be positive");
         string? scratch = null;
+        IBackend? chosen = null;
         try
         {
             // The chosen device first, so that a missing GPU fails before minutes of CPU baseline.
-            var chosen = DeviceBackends.Open(device);
-            if (chosen is CpuBackend) chosen.Dispose();
-            if (tiny) (clip, head, scratch) = WriteTiny();
-            var rows = new List<Timing> { Measure(new CpuBackend(), clip!, head!, images) };
-            if (chosen is not CpuBackend) rows.Add(Measure(chosen, clip!, head!, images));
-            Print(rows, clip!, images);
+            chosen = DeviceBackends.Open(device);
+            var onCpu = chosen is CpuBackend;
+            if (tiny) (clip, head, scratch) = WriteRandom(RandomClip.Tiny, TinyHead(RandomClip.Tiny));
+            if (realSize) (clip, head, scratch) = WriteRandom(ClipConfig.VitL14At518, HeadConfig.Default);
+            var rows = new List<Timing>();
+            // Each measurement owns its backend; the chosen device's first one is the instance opened above.
+            IBackend Open(bool cpu)
+            {
+                if (cpu && !onCpu) return new CpuBackend();
+                var b = chosen ?? (cpu ? new CpuBackend() : DeviceBackends.Open(device));
+                chosen = null;
+                return b;
+            }
+            foreach (var cpu in realSize || onCpu ? [onCpu] : new[] { true, false })
+                foreach (var p in precisions) rows.Add(Measure(Open(cpu), clip!, head!, images, p));
+            Print(rows, realSize ? "ViT-L/14 at 518 px, random weights" : tiny ? "RandomClip.Tiny" : Path.GetFileName(clip!), images);
+            PrecisionComparison.Print(rows);
             return 0;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
@@ -69,6 +89,7 @@ internal static class BenchCommand
         }
         finally
         {
+            chosen?.Dispose();
             if (scratch is not null) Directory.Delete(scratch, recursive: true);
         }
     }
@@ -79,31 +100,34 @@ internal static class BenchCommand
         return 2;
     }
 
-    /// <summary>RandomClip.Tiny and a freshly initialised head that fits it, in a scratch folder the caller deletes.</summary>
-    private static (string Clip, string Head, string Dir) WriteTiny()
+    private static HeadConfig TinyHead(ClipConfig config) =>
+        new() { Embed = config.EmbedDim, VisionWidth = config.Vision.Width, Hidden = config.Vision.Width / 2, FuseHidden = config.Vision.Width / 2 };
+
+    /// <summary>A seeded RandomClip and a freshly initialised head that fits it, in a scratch folder the caller deletes.</summary>
+    private static (string Clip, string Head, string Dir) WriteRandom(ClipConfig config, HeadConfig headConfig)
     {
         var dir = Directory.CreateTempSubdirectory("bayespfl-bench-").FullName;
-        var config = RandomClip.Tiny;
         var clip = Path.Combine(dir, "clip.safetensors");
         var head = Path.Combine(dir, "head.safetensors");
         RandomClip.Write(clip, config, seed: 1);
-        var headConfig = new HeadConfig { Embed = config.EmbedDim, VisionWidth = config.Vision.Width, Hidden = config.Vision.Width / 2, FuseHidden = config.Vision.Width / 2 };
         using var cpu = new CpuBackend();
         using var parameters = HeadParameters.Initialize(cpu, headConfig, seed: 2);
         parameters.SaveHeadFile(head, TrainingStage.Two);
         return (clip, head, dir);
     }
 
-    private sealed record Timing(string Backend, int Images, double Vision, double Text, double Head, double Total);
+    /// <summary>Seconds per phase for <see cref="Images"/> images, and what the timed run returned (for the precision comparison).</summary>
+    internal sealed record Timing(string Backend, DetectorPrecision Precision, int Images, double Vision, double Text, double Head, double Total,
+        IReadOnlyList<(double PImg, float[] Map)> Outputs);
 
     /// <summary>Runs the detector on <paramref name="backend"/> (which it then owns) and returns seconds per phase for <paramref name="n"/> images.</summary>
-    private static Timing Measure(IBackend backend, string clip, string head, int n)
+    private static Timing Measure(IBackend backend, string clip, string head, int n, DetectorPrecision precision)
     {
         var clock = new PhaseClock(backend);
         AnomalyDetector created;
         try
         {
-            created = AnomalyDetector.Create(backend, clip, head, new DetectorOptions { Inspect = clock.At });
+            created = AnomalyDetector.Create(backend, clip, head, new DetectorOptions { Inspect = clock.At, Precision = precision });
         }
         catch
         {
@@ -115,9 +139,9 @@ internal static class BenchCommand
         var pixels = 3 * detector.ImageSize * detector.ImageSize;
         detector.Run(RandomPixels(pixels, 1), ids);
         clock.Start();
-        detector.Run(RandomPixels(pixels * n, 2), ids);
+        var outputs = detector.Run(RandomPixels(pixels * n, 2), ids);
         clock.Stop();
-        return new Timing(backend.Name, n, clock.Vision, clock.Text, clock.Head, clock.Total);
+        return new Timing(backend.Name, precision, n, clock.Vision, clock.Text, clock.Head, clock.Total, outputs);
     }
 
     private static float[] RandomPixels(int count, ulong seed)
@@ -127,16 +151,18 @@ internal static class BenchCommand
         return values;
     }
 
-    private static void Print(List<Timing> rows, string clip, int images)
+    private static void Print(List<Timing> rows, string model, int images)
     {
-        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(clip)}, {images} images per device (after one warm-up image), random preprocessed inputs"));
-        var table = new Table().AddColumn("backend");
+        AnsiConsole.MarkupLine(Markup.Escape($"{model}, {images} images per device (after one warm-up image), random preprocessed inputs"));
+        var table = new Table().AddColumn("backend").AddColumn("precision");
         foreach (var c in new[] { "vision ms/img", "text ms/img", "head ms/img", "total ms/img", "images/s", "vs cpu" }) table.AddColumn(new TableColumn(c).RightAligned());
-        var baseline = rows[0].Total;
+        // Against the CPU's first row (fp32 when both run); --real-size has no CPU row.
+        var baseline = rows.FirstOrDefault(r => r.Backend == "cpu");
         foreach (var r in rows)
         {
-            table.AddRow(r.Backend, Ms(r.Vision, r.Images), Ms(r.Text, r.Images), Ms(r.Head, r.Images), Ms(r.Total, r.Images),
-                (r.Images / r.Total).ToString("F2", CultureInfo.InvariantCulture), (baseline / r.Total).ToString("F2", CultureInfo.InvariantCulture) + "x");
+            table.AddRow(r.Backend, r.Precision.Name(), Ms(r.Vision, r.Images), Ms(r.Text, r.Images), Ms(r.Head, r.Images), Ms(r.Total, r.Images),
+                (r.Images / r.Total).ToString("F2", CultureInfo.InvariantCulture),
+                baseline is null ? "-" : (baseline.Total / r.Total).ToString("F2", CultureInfo.InvariantCulture) + "x");
         }
         AnsiConsole.Write(table);
     }

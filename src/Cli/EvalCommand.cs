@@ -37,16 +37,17 @@ internal static class EvalCommand
                           "and pooled, to <head>.threshold.json for `infer`",
         };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var command = new Command("eval", "Evaluate zero-shot detection on a dataset (image and pixel metrics)")
-            { dataset, root, clip, head, categories, output, heatmaps, plots, saveThreshold, device };
+            { dataset, root, clip, head, categories, output, heatmaps, plots, saveThreshold, device, precision };
         command.SetAction(r => Run(new EvalArgs(r.GetValue(dataset)!, r.GetValue(root)!, r.GetValue(clip), r.GetValue(head)!,
             r.GetValue(categories), r.GetValue(output), r.GetValue(heatmaps), r.GetValue(plots), r.GetValue(saveThreshold),
-            CommonOptions.ParseDevice(r.GetValue(device)!))));
+            CommonOptions.ParseDevice(r.GetValue(device)!), CommonOptions.ParsePrecision(r.GetValue(precision)!))));
         return command;
     }
 
     private sealed record EvalArgs(string Layout, string Root, string? Clip, string Head, string? Categories, string? Output,
-        string? Heatmaps, string? Plots, bool SaveThreshold, DetectorDevice Device);
+        string? Heatmaps, string? Plots, bool SaveThreshold, DetectorDevice Device, DetectorPrecision Precision);
 
     private static int Run(EvalArgs a)
     {
@@ -60,8 +61,8 @@ internal static class EvalCommand
             foreach (var w in data.Warnings) Console.Error.WriteLine($"bayespfl eval: warning: {w}");
             if (data.Categories.Count == 0 || !data.Samples.Any()) throw new DatasetException($"{a.Root}: no test images found");
             DatasetChecks.CheckFiles(data);
-            using var detector = AnomalyDetector.Load(HeadFile.ResolveClip(a.Clip, a.Head), a.Head, new DetectorOptions { Device = a.Device });
-            Console.WriteLine($"backend {detector.Backend.Name}, {data.Layout} at {data.Root}, {data.Categories.Count} categories");
+            using var detector = AnomalyDetector.Load(HeadFile.ResolveClip(a.Clip, a.Head), a.Head, new DetectorOptions { Device = a.Device, Precision = a.Precision });
+            Console.WriteLine($"backend {detector.Backend.Name} ({detector.Precision.Name()}), {data.Layout} at {data.Root}, {data.Categories.Count} categories");
             var rows = new List<CategoryMetrics>();
             var curves = new List<CategoryCurves>();
             var thresholds = new ThresholdSelection();
@@ -75,7 +76,7 @@ internal static class EvalCommand
                 var entry = a.SaveThreshold ? thresholds.Add(outputs) : ThresholdSelection.Of(outputs);
                 if (a.Heatmaps is not null) WriteHeatmaps(a.Heatmaps, category, outputs, entry.PixelThreshold);
             }
-            var report = new EvaluationReport(data.Root, data.Layout, detector.Backend.Name, rows, Evaluator.Mean(rows));
+            var report = new EvaluationReport(data.Root, data.Layout, detector.Backend.Name, rows, Evaluator.Mean(rows), detector.Precision);
             Print(report);
             if (a.Output is not null)
                 foreach (var f in EvaluationReports.WriteAll(a.Output, report)) Console.WriteLine($"wrote {f}");

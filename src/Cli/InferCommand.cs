@@ -48,20 +48,22 @@ internal static class InferCommand
             Description = "threshold on the blurred map for the outline in the overlay; default: the sidecar's, else 0.5",
         };
         var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var batch = new Option<int>("--batch") { Description = "images per image-tower batch (results do not depend on it)", DefaultValueFactory = _ => 8 };
         batch.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch must be at least 1");
         });
         var command = new Command("infer", "Detect anomalies in images with Bayes-PFL (zero-shot)")
-            { inputs, clip, head, className, output, threshold, pixelThreshold, device, batch };
+            { inputs, clip, head, className, output, threshold, pixelThreshold, device, precision, batch };
         command.SetAction(r => Run(r.GetValue(inputs)!, r.GetValue(clip), r.GetValue(head)!, r.GetValue(className)!, r.GetValue(output),
-            r.GetValue(threshold), r.GetValue(pixelThreshold), CommonOptions.ParseDevice(r.GetValue(device)!), r.GetValue(batch)));
+            r.GetValue(threshold), r.GetValue(pixelThreshold), CommonOptions.ParseDevice(r.GetValue(device)!),
+            CommonOptions.ParsePrecision(r.GetValue(precision)!), r.GetValue(batch)));
         return command;
     }
 
     private static int Run(string[] inputs, string? clipPath, string headPath, string className, string? output,
-        double? threshold, double? pixelThreshold, DetectorDevice device, int batchSize)
+        double? threshold, double? pixelThreshold, DetectorDevice device, DetectorPrecision precision, int batchSize)
     {
         var failed = false;
         var files = new List<string>();
@@ -92,7 +94,7 @@ internal static class InferCommand
         {
             if (string.IsNullOrWhiteSpace(className)) throw new ArgumentException("--class is empty; give the object category, e.g. bottle");
             thresholds = InferThresholds.Resolve(threshold, pixelThreshold, headPath, className);
-            detector = AnomalyDetector.Load(HeadFile.ResolveClip(clipPath, headPath), headPath, new DetectorOptions { Device = device });
+            detector = AnomalyDetector.Load(HeadFile.ResolveClip(clipPath, headPath), headPath, new DetectorOptions { Device = device, Precision = precision });
         }
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
         {
@@ -101,10 +103,10 @@ internal static class InferCommand
         }
         using (detector)
         {
-            Console.WriteLine($"backend {detector.Backend.Name}, class '{className}'");
+            Console.WriteLine($"backend {detector.Backend.Name} ({detector.Precision.Name()}), class '{className}'");
             Console.WriteLine($"thresholds: image {thresholds.Image.ToString(CultureInfo.InvariantCulture)} on {ImageDecision.ScoreKind}, " +
                               $"pixel {thresholds.Pixel.ToString(CultureInfo.InvariantCulture)}, from {thresholds.Source}");
-            var records = new InferenceRecords(output, className, thresholds.Image, thresholds.Pixel, thresholds.Source);
+            var records = new InferenceRecords(output, className, thresholds.Image, thresholds.Pixel, thresholds.Source, detector.Precision);
             foreach (var chunk in files.Chunk(batchSize))
             {
                 IReadOnlyList<AnomalyResult>? results = null;

@@ -53,6 +53,9 @@ public sealed class AnomalyDetector : IDisposable
 
     public HeadConfig HeadConfig => headWeights.Config;
 
+    /// <summary>The numeric mode the CLIP towers run in (from the loaded weights' GEMM type).</summary>
+    public DetectorPrecision Precision => clip.GemmType == DType.BF16 ? DetectorPrecision.Bf16 : DetectorPrecision.Fp32;
+
     /// <summary>The 1-based vision layers fed to the head (6, 12, 18, 24 for ViT-L/14).</summary>
     public IReadOnlyList<int> TapLayers => tapLayers;
 
@@ -86,7 +89,7 @@ public sealed class AnomalyDetector : IDisposable
         var clipConfig = ClipWeights.ReadConfig(clipFile);
         var headConfig = HeadFile.InferConfig(headFile);
         HeadFile.CheckAgainst(headConfig, clipConfig, headPath, clipPath);
-        var clip = ClipWeights.Load(clipFile, backend, clipConfig);
+        var clip = ClipWeights.Load(clipFile, backend, clipConfig, GemmTypeOf(options.Precision));
         try
         {
             var headWeights = HeadWeights.Load(backend, headFile, headConfig);
@@ -102,7 +105,7 @@ public sealed class AnomalyDetector : IDisposable
     /// <summary>
     /// A detector over weights already on <paramref name="backend"/> (training's validation: the frozen CLIP and a
     /// view of the parameters being trained), loading no file. It owns none of them: disposing it frees only its
-    /// own buffers. <see cref="DetectorOptions.Device"/> is ignored.
+    /// own buffers. <see cref="DetectorOptions.Device"/> is ignored; the precision is the weights' own.
     /// </summary>
     public static AnomalyDetector Over(IBackend backend, ClipWeights clip, HeadWeights headWeights, DetectorOptions options)
     {
@@ -112,6 +115,14 @@ public sealed class AnomalyDetector : IDisposable
         HeadFile.CheckAgainst(headWeights.Config, clip.Config, "(head parameters)", "(CLIP weights)");
         return new AnomalyDetector(backend, clip, headWeights, options, ownsWeights: false);
     }
+
+    /// <summary>The towers' GEMM weight type that a precision mode loads (the head is fp32 in both).</summary>
+    public static DType GemmTypeOf(DetectorPrecision precision) => precision switch
+    {
+        DetectorPrecision.Fp32 => DType.F32,
+        DetectorPrecision.Bf16 => DType.BF16,
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "DetectorOptions.Precision is Fp32 or Bf16"),
+    };
 
     /// <summary>Forget the cached image-agnostic samples; the next image draws new ones (spec 5.5).</summary>
     public void ResetSampleCache() => head.Sampler.Reset();

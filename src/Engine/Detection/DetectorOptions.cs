@@ -17,9 +17,16 @@ public enum DetectorPrecision
 
     /// <summary>
     /// Tower GEMM weights stored as bfloat16 (half the memory), GEMM and attention operands rounded to bf16 with
-    /// fp32 accumulation (tensor cores), LayerNorm, softmax, GELU and residual adds in fp32.
+    /// fp32 accumulation (tensor cores), LayerNorm, softmax, GELU and residual adds in fp32. On the CPU backend it runs
+    /// the reference emulation of the mode (values rounded to bf16, kept as floats): slower than fp32, for checking it.
     /// </summary>
     Bf16,
+}
+
+public static class DetectorPrecisionNames
+{
+    /// <summary>The name the command line, records and reports use: "fp32" or "bf16".</summary>
+    public static string Name(this DetectorPrecision precision) => precision.ToString().ToLowerInvariant();
 }
 
 /// <summary>Settings of an <see cref="AnomalyDetector"/>; defaults are the reference test run's (spec 1).</summary>

@@ -32,9 +32,12 @@ public sealed record CategoryMetrics(string Category, int Normal, int Anomalous,
     public double[] Values => [ImageAuroc, ImageAp, ImageF1Max, PixelAuroc, PixelAp, PixelF1Max, Aupro];
 }
 
-/// <summary>All categories and their unweighted mean (NaN entries are left out of the mean of that metric).</summary>
+/// <summary>
+/// All categories and their unweighted mean (NaN entries are left out of the mean of that metric), and the backend and
+/// precision mode that produced them.
+/// </summary>
 public sealed record EvaluationReport(string Root, DatasetLayout Layout, string Backend,
-    IReadOnlyList<CategoryMetrics> Categories, CategoryMetrics Mean);
+    IReadOnlyList<CategoryMetrics> Categories, CategoryMetrics Mean, DetectorPrecision Precision = DetectorPrecision.Fp32);
 
 /// <summary>Zero-shot evaluation of an <see cref="AnomalyDetector"/> on a dataset's test split (spec 8 and 10).</summary>
 public static class Evaluator
@@ -54,7 +57,7 @@ public static class Evaluator
             progress?.Invoke($"{category.Name}: {category.Samples.Count} images");
             rows.Add(Score(Collect(detector, category)));
         }
-        return new EvaluationReport(dataset.Root, dataset.Layout, detector.Backend.Name, rows, Mean(rows));
+        return new EvaluationReport(dataset.Root, dataset.Layout, detector.Backend.Name, rows, Mean(rows), detector.Precision);
     }
 
     /// <summary>Runs the detector on every test image of the category (class name = the category's class name,

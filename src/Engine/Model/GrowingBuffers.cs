@@ -24,9 +24,9 @@ internal sealed class GrowingBuffers(IBackend backend, string tag) : IDisposable
         return true;
     }
 
-    public Tensor Alloc(string name, long length)
+    public Tensor Alloc(string name, long length, DType dtype = DType.F32)
     {
-        var t = backend.Allocate(new Shape(checked((int)length)), $"{tag}.{name}");
+        var t = backend.Allocate(new Shape(checked((int)length)), $"{tag}.{name}", dtype);
         buffers.Add(t);
         return t;
     }

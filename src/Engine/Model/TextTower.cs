@@ -27,7 +27,7 @@ public sealed class TextTower : IDisposable
         w = weights.Text;
         cfg = weights.Config.Text;
         embedDim = weights.Config.EmbedDim;
-        blocks = new ResidualBlocks(backend, cfg.Width, cfg.MlpWidth, cfg.Heads, weights.Gelu, "text");
+        blocks = new ResidualBlocks(backend, cfg.Width, cfg.MlpWidth, cfg.Heads, weights.Gelu, "text", weights.GemmType);
     }
 
     public TextConfig Config => cfg;

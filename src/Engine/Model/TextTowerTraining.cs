@@ -26,6 +26,9 @@ public sealed class TextTowerTraining : IDisposable
 
     public TextTowerTraining(IBackend backend, ClipWeights weights)
     {
+        // The backward ops are fp32 only, and gradients through bf16-rounded weights would not be the model's.
+        if (weights.GemmType != DType.F32)
+            throw new ArgumentException($"{Op}: the CLIP weights were loaded with {weights.GemmType} GEMM weights; training runs fp32 only (load them with the default precision)", nameof(weights));
         this.backend = backend;
         w = weights.Text;
         var cfg = weights.Config.Text;

@@ -5,7 +5,8 @@ namespace BayesPfl.Engine.Model;
 /// <summary>
 /// One pre-norm residual block. The packed in-projection stays one tensor as in the file; Q, K and V are
 /// row views of it (rows 0..C-1, C..2C-1, 2C..3C-1), so three Linear calls produce the contiguous q, k, v
-/// that Attention takes without a split op or a copy.
+/// that Attention takes without a split op or a copy. The four matrices feed Linear only and take the loader's GEMM
+/// type (BF16 views of a BF16 in_proj work the same way); LayerNorm parameters and biases stay F32.
 /// </summary>
 public sealed class BlockWeights
 {
@@ -13,15 +14,15 @@ public sealed class BlockWeights
     {
         Ln1Weight = load.Get(prefix + ClipTensorNames.Block.Ln1Weight);
         Ln1Bias = load.Get(prefix + ClipTensorNames.Block.Ln1Bias);
-        InProjWeight = load.Get(prefix + ClipTensorNames.Block.InProjWeight);
+        InProjWeight = load.GetGemm(prefix + ClipTensorNames.Block.InProjWeight);
         InProjBias = load.Get(prefix + ClipTensorNames.Block.InProjBias);
-        OutProjWeight = load.Get(prefix + ClipTensorNames.Block.OutProjWeight);
+        OutProjWeight = load.GetGemm(prefix + ClipTensorNames.Block.OutProjWeight);
         OutProjBias = load.Get(prefix + ClipTensorNames.Block.OutProjBias);
         Ln2Weight = load.Get(prefix + ClipTensorNames.Block.Ln2Weight);
         Ln2Bias = load.Get(prefix + ClipTensorNames.Block.Ln2Bias);
-        FcWeight = load.Get(prefix + ClipTensorNames.Block.FcWeight);
+        FcWeight = load.GetGemm(prefix + ClipTensorNames.Block.FcWeight);
         FcBias = load.Get(prefix + ClipTensorNames.Block.FcBias);
-        ProjWeight = load.Get(prefix + ClipTensorNames.Block.ProjWeight);
+        ProjWeight = load.GetGemm(prefix + ClipTensorNames.Block.ProjWeight);
         ProjBias = load.Get(prefix + ClipTensorNames.Block.ProjBias);
         var c = width;
         QWeight = InProjWeight.View(0, new Shape(c, c), prefix + "attn.q_weight");

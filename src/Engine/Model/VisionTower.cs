@@ -53,7 +53,7 @@ public sealed class VisionTower : IDisposable
         w = weights.Vision;
         cfg = weights.Config.Vision;
         embedDim = weights.Config.EmbedDim;
-        blocks = new ResidualBlocks(backend, cfg.Width, cfg.MlpWidth, cfg.Heads, weights.Gelu, "vision");
+        blocks = new ResidualBlocks(backend, cfg.Width, cfg.MlpWidth, cfg.Heads, weights.Gelu, "vision", weights.GemmType);
     }
 
     public VisionConfig Config => cfg;

@@ -14,14 +14,15 @@ namespace BayesPfl.Engine.Reports;
 /// value·255) and &lt;stem&gt;.overlay.png (<see cref="HeatmapOverlay"/>), each written atomically as it comes; and
 /// one record per image in results.jsonl and results.csv, written when <see cref="Finish"/> is called, so that the
 /// record files exist only for a run that got to its end. Two inputs with the same file stem get "-2", "-3", ...
-/// With no folder, nothing is written.
+/// With no folder, nothing is written. Every record names the precision mode the towers ran in.
 /// </summary>
-public sealed class InferenceRecords(string? dir, string className, double imageThreshold, double pixelThreshold, string thresholdSource)
+public sealed class InferenceRecords(string? dir, string className, double imageThreshold, double pixelThreshold, string thresholdSource,
+    DetectorPrecision precision = DetectorPrecision.Fp32)
 {
     public const string JsonLinesName = "results.jsonl", CsvName = "results.csv";
 
     public static readonly string[] CsvColumns =
-        ["path", "class", "score", "p_img", "s_map", "top_k", "threshold", "pixel_threshold", "anomalous", "map", "overlay"];
+        ["path", "class", "score", "p_img", "s_map", "top_k", "threshold", "pixel_threshold", "anomalous", "map", "overlay", "precision"];
 
     private readonly StringBuilder jsonl = new();
     private readonly StringBuilder csv = new StringBuilder().AppendJoin(',', CsvColumns).Append('\n');
@@ -40,7 +41,7 @@ public sealed class InferenceRecords(string? dir, string className, double image
         var score = ImageDecision.Score(d.PImg, d.SMap);
         jsonl.Append(Json(d, score, anomalous, mapFile, overlayFile)).Append('\n');
         string[] cells = [Quote(d.Path), Quote(className), R(score), R(d.PImg), R(d.SMap), d.TopK.ToString(CultureInfo.InvariantCulture),
-            R(imageThreshold), R(pixelThreshold), anomalous ? "true" : "false", Quote(mapFile), Quote(overlayFile)];
+            R(imageThreshold), R(pixelThreshold), anomalous ? "true" : "false", Quote(mapFile), Quote(overlayFile), precision.Name()];
         csv.AppendJoin(',', cells).Append('\n');
     }
 
@@ -81,6 +82,7 @@ public sealed class InferenceRecords(string? dir, string className, double image
             w.WriteNumber("pixel_threshold", pixelThreshold);
             w.WriteString("threshold_source", thresholdSource);
             w.WriteString("overlay", overlayFile);
+            w.WriteString("precision", precision.Name());
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());

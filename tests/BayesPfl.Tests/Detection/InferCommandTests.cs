@@ -32,7 +32,7 @@ public class InferCommandTests(PipelineOracleFixture fx) : IClassFixture<Pipelin
         var records = File.ReadAllLines(Path.Combine(output, "results.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
         Assert.Equal(3, records.Length);
         var csv = File.ReadAllLines(Path.Combine(output, "results.csv"));
-        Assert.Equal("path,class,score,p_img,s_map,top_k,threshold,pixel_threshold,anomalous,map,overlay", csv[0]);
+        Assert.Equal("path,class,score,p_img,s_map,top_k,threshold,pixel_threshold,anomalous,map,overlay,precision", csv[0]);
         Assert.Equal(4, csv.Length);
         foreach (var (r, i) in records.Select((r, i) => (r, i)))
         {

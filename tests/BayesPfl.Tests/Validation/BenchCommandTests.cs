@@ -13,7 +13,14 @@ public class BenchCommandTests
         var (exit, stdout, stderr) = CliProcess.Run("bench", "--tiny", "--images", "2", "--device", "cpu");
         Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
         Assert.Contains("2 images per device", stdout);
-        var row = Regex.Match(stdout, @"│ cpu\s+│\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+1\.00x │");
+        // Without --precision both modes run, and the comparison line follows the table.
+        Assert.Matches(@"│ cpu\s+│ bf16\s+│", stdout);
+        var compared = Regex.Match(stdout, @"cpu: bf16/fp32 time [\d.]+ \(vision [\d.]+\), max \|Δ anomaly map\| ([\d.E+-]+), max \|Δ p_img\| ([\d.E+-]+) over 2 images");
+        Assert.True(compared.Success, stdout);
+        // Same inputs and flow samples: the maps differ only by bf16 rounding (bounds of Bf16DetectorTests), and do differ.
+        var delta = double.Parse(compared.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(delta, double.Epsilon, Precision.Bf16DetectorTests.MapBound);
+        var row = Regex.Match(stdout, @"│ cpu\s+│ fp32\s+│\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+([\d.]+) │\s+1\.00x │");
         Assert.True(row.Success, stdout);
         var ms = Enumerable.Range(1, 5).Select(i => double.Parse(row.Groups[i].Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.All(ms, v => Assert.True(v > 0, stdout));
@@ -39,9 +46,10 @@ public class BenchCommandTests
 
     [Theory]
     [InlineData("--training needs exactly one of --tiny and --real-size", "--training")]
-    [InlineData("give either --clip and --head, or --tiny")]
-    [InlineData("give either --clip and --head, or --tiny", "--tiny", "--clip", "c.safetensors")]
-    [InlineData("give either --clip and --head, or --tiny", "--clip", "c.safetensors")]
+    [InlineData("give either --clip and --head, --tiny or --real-size")]
+    [InlineData("give either --clip and --head, --tiny or --real-size", "--tiny", "--clip", "c.safetensors")]
+    [InlineData("give either --clip and --head, --tiny or --real-size", "--clip", "c.safetensors")]
+    [InlineData("give either --clip and --head, --tiny or --real-size", "--tiny", "--real-size")]
     [InlineData("--images is 0, must be positive", "--tiny", "--images", "0")]
     public void BadArgumentsAreOneLineAndExitTwo(string expected, params string[] args)
     {
