@@ -21,10 +21,12 @@ public sealed partial class CudaBackend
 {
     /// <summary>
     /// Default bound on the bf16 attention scratch: scores S (fp32) and probabilities P (bf16), 6 bytes per score.
-    /// ViT-L/14 at 518 px has Nq = Nk = 1370 and 16 heads: 16·1370²·6 B ≈ 180 MB per image, so one image's heads
-    /// fit in one chunk and a batch runs in chunks of whole images instead of growing the scratch with B.
+    /// ViT-L/14 at 518 px has Nq = Nk = 1370 and 16 heads: 16·1370²·6 B ≈ 180 MB per image. Holding all of it would
+    /// eat a quarter of what bf16 weights save on the device (0.78 GB, Bf16MemoryPlanTests), so an image runs in
+    /// 4 chunks of 4 heads (45 MB): 12 launches per layer instead of 3, each GEMM still 4·1370²·64 multiply-adds.
+    /// Short sequences (the text tower: 77 tokens) run many whole images per chunk.
     /// </summary>
-    public const long DefaultAttentionScratchBytes = 256L << 20;
+    public const long DefaultAttentionScratchBytes = 64L << 20;
 
     /// <summary>Warps (one score row each) per block of attention_softmax_forward_bf16.</summary>
     private const int AttentionSoftmaxWarps = 4;
@@ -80,18 +82,27 @@ public sealed partial class CudaBackend
             Args().Ptr(p).Ptr(lse).Ptr(s).Int(rows).Int(nrows).Int(q0).Int(nk).Int(causal ? 1 : 0).Float(scale));
 
     /// <summary>
-    /// Chunk shape under <see cref="AttentionScratchBytes"/>: (pairs per chunk, query rows per pair). Whole images
-    /// when at least one fits, else whole heads, else one head's queries in runs of as many rows as fit (at least one).
+    /// Chunk shape under <paramref name="capBytes"/>: (pairs per chunk, query rows per pair). Whole images when at
+    /// least one fits (so that GemmRuns can batch along the images), else an image's heads, else one head's queries
+    /// (at least one row). Heads and rows are split into equal parts: as many chunks as the cap forces, each no
+    /// larger than it needs to be (ViT-L's 16 heads under 5 that fit run as 4 x 4, not 5+5+5+1).
     /// </summary>
     private static (int Groups, int Rows) AttentionBf16Chunk(AttentionReference.Dims n, long capBytes)
     {
         var bytesPerRow = (long)n.Nk * (sizeof(float) + DType.BF16.Size());
         var fit = Math.Max(1, capBytes / bytesPerRow);
-        if (fit < n.Nq) return (1, (int)fit);
+        if (fit < n.Nq) return (1, EqualParts(n.Nq, (int)fit));
         var pairs = fit / n.Nq;
-        // Whole images when at least one fits, so that GemmRuns can batch along the images.
-        if (pairs >= n.Heads) pairs -= pairs % n.Heads;
-        return ((int)Math.Min(n.Batch * n.Heads, pairs), n.Nq);
+        return pairs >= n.Heads
+            ? ((int)Math.Min(n.Batch * n.Heads, pairs - pairs % n.Heads), n.Nq)
+            : (EqualParts(n.Heads, (int)pairs), n.Nq);
+    }
+
+    /// <summary>Size of the parts when <paramref name="total"/> is split into as few equal parts of at most <paramref name="most"/>.</summary>
+    private static int EqualParts(int total, int most)
+    {
+        var parts = (total + most - 1) / most;
+        return (total + parts - 1) / parts;
     }
 
     /// <summary>Scores one chunk holds under the default cap: what the scratch grows to (for memory plans).</summary>

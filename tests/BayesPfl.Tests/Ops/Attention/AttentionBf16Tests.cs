@@ -165,7 +165,8 @@ public class AttentionBf16Tests
 
     [Theory]
     [InlineData(2, 3, 7, 7, true, 42)]     // one score row per chunk
-    [InlineData(2, 3, 7, 7, true, 126)]    // three query rows of one head per chunk
+    [InlineData(2, 3, 7, 7, true, 126)]    // three query rows of one head per chunk (3 + 3 + 1)
+    [InlineData(2, 3, 7, 7, true, 210)]    // five rows fit: equal parts of four and three rows
     [InlineData(2, 3, 7, 7, false, 588)]   // two heads per chunk: the second chunk spans images 0 and 1
     [InlineData(2, 3, 5, 9, false, 108)]   // two query rows, Nq != Nk
     [InlineData(2, 3, 5, 9, false, 1080)]  // four heads fit: chunks of one whole image
@@ -192,16 +193,16 @@ public class AttentionBf16Tests
     public void PlanCountsTheScratchOfOneChunk()
     {
         using var plan = new PlanningBackend();
-        // ViT-L/14 at 518 px, two images: one image's 16 heads (16·1370² scores, 6 B each ≈ 180 MB) fit under the
-        // 256 MiB cap, two do not, so the scratch holds one image.
+        // ViT-L/14 at 518 px, two images: 5 of the 16 heads (1370² scores each, 6 B per score) fit under the 64 MiB
+        // cap, so the heads run in 4 equal chunks of 4.
         Tensor q = plan.Allocate(new([2, 1370, 1024]), "q", DType.BF16), o = plan.Allocate(new([2, 1370, 1024]), "o"),
             lse = plan.Allocate(new([2, 16, 1370]), "lse");
         var tensors = plan.LiveBytes;
         plan.Attention(o, lse, q, q, q, 16, false, 0.125f);
-        Assert.Equal(tensors + 16L * 1370 * 1370 * 6, plan.PeakBytes);
+        Assert.Equal(tensors + 4L * 1370 * 1370 * 6, plan.PeakBytes);
         var q32 = plan.Allocate(new([2, 1370, 1024]), "q32");
         plan.Attention(o, lse, q32, q32, q32, 16, false, 0.125f);  // fp32: no scratch
-        Assert.Equal(tensors + 2L * 1370 * 1024 * 4 + 16L * 1370 * 1370 * 6, plan.LiveBytes);
+        Assert.Equal(tensors + 2L * 1370 * 1024 * 4 + 4L * 1370 * 1370 * 6, plan.LiveBytes);
     }
 
     [Theory]
