@@ -1,5 +1,5 @@
-using BayesPfl.Engine.Data.Datasets;
 using BayesPfl.Engine.Backends.Cuda;
+using BayesPfl.Engine.Data.Datasets;
 using BayesPfl.Engine.Data.Images;
 using BayesPfl.Engine.Detection;
 using BayesPfl.Engine.Metrics;
