@@ -21,7 +21,7 @@ public sealed record PixelMetrics(BinaryMetrics Binary, double Aupro, double Aup
     /// sums of positive terms, at most <paramref name="anomalousPixels"/> of them, added in another association
     /// (AP over the thresholds; AUPRO over the region weights, then over the curve's steps), and such a sum of n
     /// terms is within n·2^-53 relative of the exact one: twice per path, two paths; 1e-12 on top covers the last
-    /// few operations. Measured: 8e-13 on AUPRO at 64 maps of 518² with 1.7 M anomalous pixels, ~1e-15 at test
+    /// few operations. Measured: 8e-13 on AUPRO at 64 maps of 518² with 0.45 M anomalous pixels, ~1e-15 at test
     /// sizes; a one-threshold slip moves AUPRO by about 1 / (normal pixels), far more.
     /// </summary>
     public static double SummationTolerance(long anomalousPixels) => 1e-12 + 4.0 * anomalousPixels * Math.ScaleB(1.0, -53);

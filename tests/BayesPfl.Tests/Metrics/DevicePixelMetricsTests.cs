@@ -15,7 +15,7 @@ namespace BayesPfl.Tests.Metrics;
 /// bucket and splits normal-only runs at bucket edges, the GPU path adds sequentially over whole runs):
 /// PixelMetrics.SummationTolerance bounds that, ~1e-12 relative at these sizes (a few thousand terms of size
 /// &lt;= 1), which still catches a threshold slip: it moves AP by &gt;= 1/P and AUPRO by &gt;= 1e-6 here, and by
-/// ~1e-8 at the real-GPU size, where the bound is ~8e-10.
+/// ~1e-7 at the real-GPU size, where the bound is ~2e-10.
 /// </summary>
 public class DevicePixelMetricsTests
 {
@@ -40,37 +40,6 @@ public class DevicePixelMetricsTests
             chunkScores: chunk > 0 ? chunk : 1 << 20);
         Assert.Equal(("cpu", "cuda"), (cpu.Device, gpu.Device));
         Same(cpu, gpu, masks, $"{kind} {images}x{h}x{w}");
-    }
-
-    [Theory]
-    [InlineData(5, 6, 40, 33)]
-    [InlineData(0, 3, 7, 197)]
-    public void MatchesNumPyAupro(int levels, int images, int h, int w)
-    {
-        using var f = Oracle.Run("metrics_oracle.py", "--case", "aupro", "--levels", levels.ToString(), "--images", images.ToString(),
-            "--h", h.ToString(), "--w", w.ToString());
-        var maps = OracleData.Split(f.ReadFloats("maps"), h * w);
-        var masks = OracleData.Split(OracleData.Bytes(f, "masks"), h * w);
-        using var backend = TestBackends.Emulated();
-        var gpu = PixelMetrics.Compute(maps, masks, h, w, backend.Gpu, specAupro: true);
-        // Tolerances of AuproTests.MatchesNumPyDefinitions (same reassociation argument).
-        Assert.True(Math.Abs(gpu.Aupro - OracleData.Scalar(f, "mvtec")) <= 1e-12, $"MVTec AUPRO {gpu.Aupro:R} vs {OracleData.Scalar(f, "mvtec"):R}");
-        var spec = OracleData.Scalar(f, "spec");
-        Assert.True(double.IsNaN(spec) ? double.IsNaN(gpu.AuproSpec) : Math.Abs(gpu.AuproSpec - spec) <= 1e-12, $"spec AUPRO {gpu.AuproSpec:R} vs {spec:R}");
-    }
-
-    [Theory]
-    [InlineData("ties", 5000)]
-    [InlineData("imbalanced", 20000)]
-    public void MatchesScikitLearn(string kind, int n)
-    {
-        using var f = Oracle.Run("metrics_oracle.py", "--case", "binary", "--kind", kind, "--n", n.ToString(), "--eps", BinaryMetrics.PixelEps.ToString("R"));
-        using var backend = TestBackends.Emulated();
-        var m = PixelMetrics.Compute([f.ReadFloats("scores")], [OracleData.Bytes(f, "labels")], 1, n, backend.Gpu).Binary;
-        // BinaryMetricsTests.SumTol: same sums, another order.
-        Assert.True(Math.Abs(m.Auroc - OracleData.Scalar(f, "auroc")) <= 1e-12, $"AUROC {m.Auroc:R} vs {OracleData.Scalar(f, "auroc"):R}");
-        Assert.True(Math.Abs(m.AveragePrecision - OracleData.Scalar(f, "ap")) <= 1e-12, $"AP {m.AveragePrecision:R} vs {OracleData.Scalar(f, "ap"):R}");
-        Assert.True(Math.Abs(m.F1Max - OracleData.Scalar(f, "f1")) <= 1e-12, $"F1 {m.F1Max:R} vs {OracleData.Scalar(f, "f1"):R}");
     }
 
     [Fact]
@@ -128,7 +97,7 @@ public class DevicePixelMetricsTests
         var sw = Stopwatch.StartNew();
         var cpu = PixelMetrics.Compute(maps, masks, side, side, specAupro: true);
         var cpuSeconds = sw.Elapsed.TotalSeconds;
-        PixelMetrics.Compute(maps, masks, side, side, backend.Gpu);  // warm-up: NVRTC compile and module load
+        PixelMetrics.Compute([maps[0]], [masks[0]], side, side, backend.Gpu);  // warm-up: NVRTC compile and module load
         sw.Restart();
         var gpu = PixelMetrics.Compute(maps, masks, side, side, backend.Gpu, specAupro: true);
         var gpuSeconds = sw.Elapsed.TotalSeconds;
