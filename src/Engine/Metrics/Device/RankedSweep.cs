@@ -21,10 +21,7 @@ internal static class RankedSweep
     public static PixelMetrics Compute(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int height, int width,
         DeviceRankCounter counter, bool specAupro, SweepOptions options)
     {
-        if (maps.Count != masks.Count) throw new ArgumentException($"{maps.Count} maps but {masks.Count} masks", nameof(masks));
-        for (var i = 0; i < maps.Count; i++)
-            if (maps[i].Length != masks[i].Length)
-                throw new ArgumentException($"map {i} has {maps[i].Length} scores but its mask {masks[i].Length} pixels", nameof(masks));
+        ThresholdSweep.CheckPairs(maps, masks);
         var regions = Regions.Find(masks, height, width, options);
         var anomalous = AnomalousScores.Gather(maps, masks, regions.PositiveIds, options);
         var (keys, tps, weights) = Distinct(anomalous.Packed, regions.InverseSizes);
