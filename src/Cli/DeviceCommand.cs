@@ -9,8 +9,10 @@ using Spectre.Console;
 namespace BayesPfl.Cli;
 
 /// <summary>
-/// `bayespfl device`: what CUDA pieces this machine has (driver, GPU, NVRTC, cuBLAS) and one op run on the
-/// CPU reference and, when there is a GPU, on the CUDA backend, with the largest difference between them.
+/// `bayespfl device`: what CUDA pieces this machine has (driver, GPU, NVRTC, cuBLAS) and one op, Linear, run in
+/// both precision modes (fp32 weights through cublasSgemm; bf16 weights through the cast kernel and
+/// cublasGemmStridedBatchedEx) on the CPU reference and, when there is a GPU, on the CUDA backend, with the
+/// largest difference between them.
 /// Exit code 0 when everything present works, 1 when something failed or the backends disagree.
 /// </summary>
 internal static class DeviceCommand
@@ -18,8 +20,9 @@ internal static class DeviceCommand
     // Linear y[M,N] = x[M,K] w[N,K]^T + b[N] at a size that is cheap everywhere but not a multiple of 32 or 64 in K.
     private const int M = 64, K = 96, N = 128;
 
-    // fp32 GEMM over K = 96 products of inputs in [-1, 1): the backends differ only in summation order, an
-    // error of a few ulps of the ~10-magnitude sums (~1e-5); 1e-3 leaves margin and still catches any real bug.
+    // GEMM over K = 96 products of inputs in [-1, 1): the backends differ only in summation order, an error of a
+    // few ulps of the ~10-magnitude sums (~1e-5); 1e-3 leaves margin and still catches any real bug. It holds for
+    // bf16 too: both backends round x and w to the same bf16 values and accumulate in at least fp32.
     private const float Tolerance = 1e-3f;
 
     public static Command Create()
@@ -42,21 +45,28 @@ internal static class DeviceCommand
         AnsiConsole.Write(table);
 
         var inputs = Inputs();
-        var cpu = TryLinear("cpu", () => new CpuBackend(), inputs);
+        DType[] modes = [DType.F32, DType.BF16];
+        var cpu = modes.Select(mode => TryLinear("cpu", () => new CpuBackend(), inputs, mode)).ToArray();
         if (!Cuda.IsAvailable)
         {
             AnsiConsole.MarkupLine("[grey]no GPU: only the CPU backend was run[/]");
-            return cpu is null ? 1 : 0;
+            return cpu.Any(r => r is null) ? 1 : 0;
         }
         using var gpu = new CudaGpu(EngineKernels.Sources, ordinal);
-        var loaded = TryPreload(gpu);
-        var cuda = TryLinear("cuda", () => new CudaBackend(gpu), inputs);
-        if (cpu is null || cuda is null || !loaded) return 1;
-        var maxDiff = cpu.Zip(cuda, (a, b) => Math.Abs(a - b)).Max();
-        var ok = maxDiff <= Tolerance;
-        AnsiConsole.MarkupLine($"Linear {M}x{K} · {N}x{K}ᵀ + bias: max |cpu - cuda| = {maxDiff:E2} {(ok ? "[green]ok[/]" : $"[red]above {Tolerance:E0}[/]")}");
+        var ok = TryPreload(gpu);
+        for (var i = 0; i < modes.Length; i++)
+        {
+            var cuda = TryLinear("cuda", () => new CudaBackend(gpu), inputs, modes[i]);
+            if (cpu[i] is not { } c || cuda is null) { ok = false; continue; }
+            var maxDiff = c.Zip(cuda, (a, b) => Math.Abs(a - b)).Max();
+            ok &= maxDiff <= Tolerance;
+            AnsiConsole.MarkupLine($"Linear {Mode(modes[i])} {M}x{K} · {N}x{K}ᵀ + bias: max |cpu - cuda| = {maxDiff:E2} " +
+                                   (maxDiff <= Tolerance ? "[green]ok[/]" : $"[red]above {Tolerance:E0}[/]"));
+        }
         return ok ? 0 : 1;
     }
+
+    private static string Mode(DType weights) => weights == DType.BF16 ? "bf16" : "fp32";
 
     private static float[][] Inputs()
     {
@@ -65,14 +75,15 @@ internal static class DeviceCommand
         return [Fill(M * K), Fill(N * K), Fill(N)];
     }
 
-    /// <summary>Runs Linear on a backend; null (with the reason printed) when the backend cannot run it.</summary>
-    private static float[]? TryLinear(string name, Func<IBackend> create, float[][] inputs)
+    /// <summary>Runs Linear with weights of the given type on a backend; null (with the reason printed) when it cannot.</summary>
+    private static float[]? TryLinear(string name, Func<IBackend> create, float[][] inputs, DType weights)
     {
+        name = $"{name} {Mode(weights)}";
         try
         {
             using var backend = create();
             using var x = backend.Allocate(new Shape(M, K), "x");
-            using var w = backend.Allocate(new Shape(N, K), "w");
+            using var w = backend.Allocate(new Shape(N, K), "w", weights);
             using var b = backend.Allocate(new Shape(N), "bias");
             using var y = backend.Allocate(new Shape(M, N), "y");
             backend.Upload(x, inputs[0]);

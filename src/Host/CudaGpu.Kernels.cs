@@ -51,6 +51,23 @@ public sealed unsafe partial class CudaGpu
         }
     }
 
+    /// <summary>
+    /// bf16 operands, fp32 C and fp32 accumulation (CUBLAS_COMPUTE_32F: tensor cores on sm_80+, never a reduced-precision
+    /// accumulator); CUBLAS_GEMM_DEFAULT lets cuBLAS pick the kernel. alpha and beta are floats, as COMPUTE_32F requires.
+    /// </summary>
+    public void GemmBf16StridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
+        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch)
+    {
+        lock (gate)
+        {
+            MakeCurrent();
+            var handle = Cublas();
+            Status.Check(CublasApi.cublasGemmStridedBatchedEx(handle, transA, transB, m, n, k, &alpha,
+                a.Address, cudaDataType_t.CUDA_R_16BF, lda, strideA, b.Address, cudaDataType_t.CUDA_R_16BF, ldb, strideB, &beta,
+                c.Address, cudaDataType_t.CUDA_R_32F, ldc, strideC, batch, cublasComputeType_t.CUBLAS_COMPUTE_32F, cublasGemmAlgo_t.CUBLAS_GEMM_DEFAULT));
+        }
+    }
+
     /// <summary>GPU time of the work <paramref name="work"/> queues, measured with two events on the stream.</summary>
     public float TimeMilliseconds(Action work)
     {

@@ -132,10 +132,6 @@ public sealed unsafe partial class CudaGpu : IGpu
         Status.Check(CuDriver.cuMemsetD8Async(dst.Address, value, (nuint)bytes, stream.Value));
     }
 
-    public void GemmBf16StridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
-        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) =>
-        throw new NotImplementedException("GemmBf16StridedBatched: h-bf16gemm");
-
     public void Synchronize()
     {
         MakeCurrent();

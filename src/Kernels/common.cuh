@@ -17,6 +17,26 @@
 #define INFINITY __int_as_float(0x7f800000)
 #endif
 
+// Grid-stride loop over n items (64-bit: `long long` is 64 bits under every host ABI, unlike `long`), so that a
+// launcher may cap the grid and one launch still covers any n.
+#define GRID_STRIDE(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+// bfloat16, our own (no cuda_bf16.h: see the top): storage is the top 16 bits of an fp32. These two functions match
+// the host's Bf16.FromFloat / Bf16.ToFloat (src/Engine/Tensors/Bf16.cs) bit for bit; the cast tests check it.
+typedef unsigned short bf16_t;
+
+// Exact: a bf16 is an fp32 whose low 16 bits are zero.
+__device__ __forceinline__ float bf16_to_float(bf16_t b) { return __uint_as_float((unsigned)b << 16); }
+
+// Round to nearest, ties to even: add 0x7fff plus the lowest kept bit, then truncate; a carry into the exponent
+// gives the next binade or ±Inf, as IEEE rounding does. A NaN would round to Inf (or lose its payload), so it keeps
+// its sign and top payload bits with the quiet bit forced. Bit tests, not isnan: immune to fast-math flags.
+__device__ __forceinline__ bf16_t float_to_bf16(float f) {
+    const unsigned bits = __float_as_uint(f);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (bf16_t)((bits >> 16) | 0x40u);
+    return (bf16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
 #define FULL_MASK 0xffffffffu
 #define WARP_SIZE 32
 

@@ -18,8 +18,6 @@
 #define QUICK_GELU_ALPHA 1.702f
 #define SOFTPLUS_THRESHOLD 20.0f
 
-#define GRID_STRIDE(i, n) for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
-
 __device__ __forceinline__ float sigmoidf_(float z) { return 1.0f / (1.0f + expf(-z)); }
 
 extern "C" __global__ void gelu_forward(float* y /* [n] */, const float* x /* [n] */, long long n, int kind) {

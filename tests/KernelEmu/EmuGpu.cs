@@ -112,24 +112,25 @@ public sealed unsafe class EmuGpu : IGpu
     public void SgemmStridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
         DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch)
     {
-        if (m > 0 && n > 0 && batch > 0)
-        {
-            if (alpha != 0 && k > 0)
-            {
-                CheckOperand("A", a, transA == GemmOp.N ? m : k, transA == GemmOp.N ? k : m, lda, strideA, batch);
-                CheckOperand("B", b, transB == GemmOp.N ? k : n, transB == GemmOp.N ? n : k, ldb, strideB, batch);
-            }
-            CheckOperand("C", c, m, n, ldc, strideC, batch);
-        }
+        const string Name = "SgemmStridedBatched";
+        CheckGemmOperands(Name, sizeof(float), transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch);
         var error = Native.Call((err, len) => Native.emu_sgemm_strided_batched((int)transA, (int)transB, m, n, k, alpha, (IntPtr)a.Address, lda,
             strideA, (IntPtr)b.Address, ldb, strideB, beta, (IntPtr)c.Address, ldc, strideC, batch, Workers, err, len));
         if (error is not null) throw new ArgumentException(error);
-        heap.CheckGuards("after SgemmStridedBatched");
+        heap.CheckGuards("after " + Name);
     }
 
+    /// <summary>Same loop as the sgemm (double accumulation), with A and B read as bfloat16 bits widened exactly.</summary>
     public void GemmBf16StridedBatched(GemmOp transA, GemmOp transB, int m, int n, int k, float alpha, DevicePtr a, int lda, long strideA,
-        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch) =>
-        throw new NotImplementedException("GemmBf16StridedBatched: h-bf16gemm");
+        DevicePtr b, int ldb, long strideB, float beta, DevicePtr c, int ldc, long strideC, int batch)
+    {
+        const string Name = "GemmBf16StridedBatched";
+        CheckGemmOperands(Name, sizeof(ushort), transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, c, ldc, strideC, batch);
+        var error = Native.Call((err, len) => Native.emu_gemm_bf16_strided_batched((int)transA, (int)transB, m, n, k, alpha, (IntPtr)a.Address, lda,
+            strideA, (IntPtr)b.Address, ldb, strideB, beta, (IntPtr)c.Address, ldc, strideC, batch, Workers, err, len));
+        if (error is not null) throw new ArgumentException(error);
+        heap.CheckGuards("after " + Name);
+    }
 
     public void Synchronize()
     {
@@ -154,12 +155,25 @@ public sealed unsafe class EmuGpu : IGpu
         return signatures[kernel] = found ?? "";
     }
 
+    /// <summary>Every matrix the GEMM will touch must lie in one allocation: A and B (elementBytes each) unless alpha or k is 0, and C (fp32).</summary>
+    private void CheckGemmOperands(string gemm, int elementBytes, GemmOp transA, GemmOp transB, int m, int n, int k, float alpha,
+        DevicePtr a, int lda, long strideA, DevicePtr b, int ldb, long strideB, DevicePtr c, int ldc, long strideC, int batch)
+    {
+        if (m <= 0 || n <= 0 || batch <= 0) return;
+        if (alpha != 0 && k > 0)
+        {
+            CheckOperand(gemm, "A", elementBytes, a, transA == GemmOp.N ? m : k, transA == GemmOp.N ? k : m, lda, strideA, batch);
+            CheckOperand(gemm, "B", elementBytes, b, transB == GemmOp.N ? k : n, transB == GemmOp.N ? n : k, ldb, strideB, batch);
+        }
+        CheckOperand(gemm, "C", sizeof(float), c, m, n, ldc, strideC, batch);
+    }
+
     /// <summary>A column-major operand (rows x cols, leading dimension ld, batch matrices stride apart) must lie in one allocation.</summary>
-    private void CheckOperand(string name, DevicePtr p, int rows, int cols, int ld, long stride, int batch)
+    private void CheckOperand(string gemm, string name, int elementBytes, DevicePtr p, int rows, int cols, int ld, long stride, int batch)
     {
         if (ld < rows) return;  // the native side names the bad leading dimension
         var first = Math.Min(0, (batch - 1) * stride);
         var last = Math.Max(0, (batch - 1) * stride) + (long)(cols - 1) * ld + rows;
-        heap.Range(p + first * sizeof(float), (last - first) * sizeof(float), $"SgemmStridedBatched operand {name} ({rows}x{cols}, ld {ld}, stride {stride}, batch {batch})");
+        heap.Range(p + first * elementBytes, (last - first) * elementBytes, $"{gemm} operand {name} ({rows}x{cols}, ld {ld}, stride {stride}, batch {batch})");
     }
 }

@@ -71,4 +71,9 @@ internal static unsafe partial class Native
     internal static partial int emu_sgemm_strided_batched(int transA, int transB, int m, int n, int k, float alpha,
         IntPtr a, int lda, long strideA, IntPtr b, int ldb, long strideB, float beta, IntPtr c, int ldc, long strideC,
         int batch, int workers, IntPtr err, int errlen);
+
+    [LibraryImport(Lib)]
+    internal static partial int emu_gemm_bf16_strided_batched(int transA, int transB, int m, int n, int k, float alpha,
+        IntPtr a, int lda, long strideA, IntPtr b, int ldb, long strideB, float beta, IntPtr c, int ldc, long strideC,
+        int batch, int workers, IntPtr err, int errlen);
 }

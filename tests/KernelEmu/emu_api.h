@@ -19,3 +19,7 @@ EMU_API size_t emu_get_stack_bytes();
 EMU_API int emu_sgemm_strided_batched(int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                                       long long stride_a, const float* b, int ldb, long long stride_b, float beta, float* c, int ldc,
                                       long long stride_c, int batch, int workers, char* err, int errlen);
+// The bf16 cublasGemmStridedBatchedEx (A and B bfloat16 bits, C fp32), same semantics as the sgemm above.
+EMU_API int emu_gemm_bf16_strided_batched(int trans_a, int trans_b, int m, int n, int k, float alpha, const unsigned short* a, int lda,
+                                          long long stride_a, const unsigned short* b, int ldb, long long stride_b, float beta, float* c,
+                                          int ldc, long long stride_c, int batch, int workers, char* err, int errlen);

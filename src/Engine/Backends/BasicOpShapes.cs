@@ -9,11 +9,12 @@ namespace BayesPfl.Engine.Backends;
 /// </summary>
 public static class BasicOpShapes
 {
-    /// <summary>y[..,N] = x[..,K] · w[N,K]ᵀ + bias[N] → (M, K, N).</summary>
+    /// <summary>y[..,N] = x[..,K] · w[N,K]ᵀ + bias[N] → (M, K, N); y and bias F32, w BF16 allows x BF16 (see Check.GemmOperands).</summary>
     public static (int M, int K, int N) Linear(Tensor y, Tensor x, Tensor w, Tensor? bias)
     {
         const string op = "Linear";
-        Check.F32(op, y, x, w, bias);
+        Check.F32(op, y, bias);
+        Check.GemmOperands(op, x, w);
         Check.Rank(op, w, 2);
         Check.MinRank(op, x, 1);
         int n = w.Shape[0], k = w.Shape[1];
@@ -28,7 +29,7 @@ public static class BasicOpShapes
     public static (int M, int K, int N) LinearBackwardInput(Tensor dx, Tensor dy, Tensor w)
     {
         const string op = "LinearBackwardInput";
-        Check.F32(op, dx, dy, w);
+        Check.F32Training(op, dx, dy, w);
         Check.Rank(op, w, 2);
         int n = w.Shape[0], k = w.Shape[1];
         Check.That(dy.Shape.Cols == n, op, $"{dy.Name} has shape {dy.Shape} but {w.Name} has shape {w.Shape}: the last dim of {dy.Name} must be {n}");
@@ -41,7 +42,7 @@ public static class BasicOpShapes
     public static (int M, int K, int N) LinearBackwardWeight(Tensor dw, Tensor? dbias, Tensor dy, Tensor x)
     {
         const string op = "LinearBackwardWeight";
-        Check.F32(op, dw, dbias, dy, x);
+        Check.F32Training(op, dw, dbias, dy, x);
         Check.Rank(op, dw, 2);
         int n = dw.Shape[0], k = dw.Shape[1];
         Check.That(dy.Shape.Cols == n && x.Shape.Cols == k && dy.Shape.Rows == x.Shape.Rows, op,
@@ -54,7 +55,7 @@ public static class BasicOpShapes
     public static (int Batch, int M, int K, int N) BatchedMatMul(Tensor c, Tensor a, Tensor bm, bool transposeB)
     {
         const string op = "BatchedMatMul";
-        Check.F32(op, c, a, bm);
+        Check.F32Training(op, c, a, bm);
         Check.Rank(op, a, 3);
         int batch = a.Shape[0], m = a.Shape[1], k = a.Shape[2];
         Check.Rank(op, bm, 3);

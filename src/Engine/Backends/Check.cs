@@ -44,9 +44,29 @@ public static class Check
         if (!condition) throw new ArgumentException($"{op}: {message}");
     }
 
-    public static void F32(string op, params Tensor?[] tensors)
+    public static void F32(string op, params Tensor?[] tensors) => RequireF32(op, "this op supports F32 only", tensors);
+
+    /// <summary>F32 only, for the training ops (backward passes, the GEMMs of the head): bf16 has no gradients here.</summary>
+    public static void F32Training(string op, params Tensor?[] tensors) => RequireF32(op, "bf16 is inference-only, this op takes F32", tensors);
+
+    public static void SameDType(string op, Tensor a, Tensor b)
+    {
+        if (a.DType != b.DType) throw new NotSupportedException($"{op}: {a.Name} is {a.DType} but {b.Name} is {b.DType}; they must match");
+    }
+
+    /// <summary>
+    /// The operand types of a (bf16-capable) GEMM: F32·F32, or weights w BF16 with x F32 (rounded to bf16 by the
+    /// op) or BF16. x BF16 with F32 weights has no kernel and would silently lose precision, so it is an error.
+    /// </summary>
+    public static void GemmOperands(string op, Tensor x, Tensor w)
+    {
+        if (x.DType == DType.BF16 && w.DType == DType.F32)
+            throw new NotSupportedException($"{op}: {x.Name} is BF16 but {w.Name} is F32; a BF16 input needs BF16 weights");
+    }
+
+    private static void RequireF32(string op, string why, Tensor?[] tensors)
     {
         foreach (var t in tensors)
-            if (t is not null && t.DType != DType.F32) throw new NotSupportedException($"{op}: {t.Name} is {t.DType}; this op supports F32 only");
+            if (t is not null && t.DType != DType.F32) throw new NotSupportedException($"{op}: {t.Name} is {t.DType}; {why}");
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
+using BayesPfl.Engine.Tensors;
 
 namespace BayesPfl.Engine.Weights;
 
@@ -217,7 +218,7 @@ public sealed class SafeTensorsFile : IDisposable
                 for (var i = 0; i < n; i++) result[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i)));
                 break;
             case StDType.BF16:
-                for (var i = 0; i < n; i++) result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i)) << 16);
+                for (var i = 0; i < n; i++) result[i] = Bf16.ToFloat(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i)));
                 break;
             case StDType.F64:
                 for (var i = 0; i < n; i++) result[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw.AsSpan(8 * i));

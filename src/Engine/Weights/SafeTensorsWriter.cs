@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using BayesPfl.Engine.Tensors;
 
 namespace BayesPfl.Engine.Weights;
 
@@ -104,18 +105,4 @@ public static class AtomicFile
             throw;
         }
     }
-}
-
-/// <summary>bfloat16 conversions (round to nearest even; NaN stays NaN).</summary>
-public static class Bf16
-{
-    public static ushort FromFloat(float f)
-    {
-        var bits = BitConverter.SingleToUInt32Bits(f);
-        if (float.IsNaN(f)) return (ushort)((bits >> 16) | 0x40);
-        var rounding = 0x7FFFu + ((bits >> 16) & 1);
-        return (ushort)((bits + rounding) >> 16);
-    }
-
-    public static float ToFloat(ushort b) => BitConverter.Int32BitsToSingle(b << 16);
 }

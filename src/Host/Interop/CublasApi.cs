@@ -44,8 +44,9 @@ internal enum cublasGemmAlgo_t
 
 /// <summary>
 /// cuBLAS v2 API, native names. Column-major; pointer mode stays at its default (host), so alpha and beta are
-/// host pointers. Device pointers are passed as 64-bit addresses. The *Ex GEMMs are bound for the bf16
-/// precision mode (bf16 operands, fp32 accumulation), which IGpu does not expose yet.
+/// host pointers. Device pointers are passed as 64-bit addresses. cublasGemmStridedBatchedEx is the bf16 precision
+/// mode's GEMM (IGpu.GemmBf16StridedBatched: bf16 A and B, fp32 C, CUBLAS_COMPUTE_32F); the enum values above are
+/// those of library_types.h and cublas_api.h (CUDA_R_16BF 14, CUDA_R_32F 0, CUBLAS_COMPUTE_32F 68), which are ABI.
 /// </summary>
 internal static unsafe partial class CublasApi
 {

@@ -7,7 +7,7 @@ namespace BayesPfl.Tests.Host;
 /// <summary>
 /// `bayespfl device` end to end on a fake libcuda/libcublas (FakeDriver/fake_cuda.c): the resolver's
 /// environment overrides, every CUDA binding the verb touches, NVRTC compiling and the fake loading every
-/// engine kernel, and Linear through CudaGpu's cuBLAS call matching the CPU backend. It runs in a child
+/// engine kernel, and Linear in fp32 and bf16 through CudaGpu's cuBLAS calls matching the CPU backend. It runs in a child
 /// process because the driver a process loads is fixed for its lifetime, and this one's must stay real.
 /// </summary>
 public sealed class FakeDriverTests
@@ -27,7 +27,11 @@ public sealed class FakeDriverTests
         Assert.True(exit == 0, $"bayespfl device exited with {exit}:\n{output}");
         Assert.Contains("Fake GPU (sm_90, 139.8 GiB, driver 13.0)", output);
         Assert.Matches(@"kernels: \d+ from \d+ files loaded for sm_90", output);
-        Assert.Contains("max |cpu - cuda|", output);
+        Assert.Contains("Linear fp32 64x96 · 128x96ᵀ + bias: max |cpu - cuda|", output);
+        // The bf16 row runs the cast kernel and cublasGemmStridedBatchedEx, whose fake rejects any other data or
+        // compute type than the bf16 mode's: a wrong enum or argument order in the binding fails here.
+        Assert.Contains("Linear bf16 64x96 · 128x96ᵀ + bias: max |cpu - cuda|", output);
+        Assert.DoesNotContain("above", output);
     }
 
     /// <summary>The CLI built next to this test binary: tests/BayesPfl.Tests/bin/CONFIG/TFM → src/Cli/bin/CONFIG/TFM.</summary>

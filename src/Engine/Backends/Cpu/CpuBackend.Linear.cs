@@ -5,17 +5,31 @@ namespace BayesPfl.Engine.Backends.Cpu;
 // GEMMs run on the fast blocked path (Sgemm); GemmReference holds the plain loops it is tested against.
 public sealed partial class CpuBackend
 {
+    /// <summary>x rounded to bf16 for a Linear with BF16 weights; grows to the largest x seen, reused across calls (one op at a time).</summary>
+    private float[] bf16Input = [];
+
     public void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias)
     {
         var (m, k, n) = BasicOpShapes.Linear(y, x, w, bias);
-        CpuTensor ty = Cpu(y), tx = Cpu(x), tw = Cpu(w);
+        CpuTensor ty = Cpu(y), tw = Cpu(w);
+        var (xs, xo) = LinearInput(Cpu(x), w.DType);
         var yv = ty.Span;
         if (bias is not null)
         {
             var b = Cpu(bias).Span;
             for (var i = 0; i < m; i++) b.CopyTo(yv.Slice(i * n, n));
         }
-        Sgemm.Run(false, true, m, n, k, tx.Storage, tx.Offset, k, tw.Storage, tw.Offset, k, ty.Storage, ty.Offset, n, accumulate: bias is not null);
+        // BF16 operands are bf16-exact floats, so the fp32 Sgemm computes bf16(x)·wᵀ with fp32 accumulation, as cuBLAS does.
+        Sgemm.Run(false, true, m, n, k, xs, xo, k, tw.Storage, tw.Offset, k, ty.Storage, ty.Offset, n, accumulate: bias is not null);
+    }
+
+    /// <summary>The storage and offset the GEMM reads x from: x itself, or its bf16 rounding when w is BF16 and x is not.</summary>
+    private (float[] Storage, int Offset) LinearInput(CpuTensor x, DType wType)
+    {
+        if (wType != DType.BF16 || x.DType == DType.BF16) return (x.Storage, x.Offset);
+        if (bf16Input.Length < x.Length) bf16Input = new float[x.Length];
+        CastReference.RoundToBf16(bf16Input.AsSpan(0, (int)x.Length), x.Span);
+        return (bf16Input, 0);
     }
 
     public void LinearBackwardInput(Tensor dx, Tensor dy, Tensor w)

@@ -13,15 +13,15 @@ public sealed partial class CpuBackend : IBackend
 
     public Tensor Allocate(Shape shape, string name, DType dtype = DType.F32)
     {
-        if (dtype != DType.F32) throw new NotSupportedException($"{name}: the CPU backend stores F32 only, not {dtype}");
+        if (dtype is not (DType.F32 or DType.BF16)) throw new NotSupportedException($"{name}: the CPU backend stores F32 and BF16, not {dtype}");
         if (shape.Length > Array.MaxLength) throw new ArgumentException($"{name}: {shape} has {shape.Length} elements, more than one CPU array holds");
-        return new CpuTensor(this, name, shape, new float[shape.Length], 0);
+        return new CpuTensor(this, name, shape, dtype, new float[shape.Length], 0);
     }
 
     public void Upload(Tensor dst, ReadOnlySpan<float> src)
     {
         Check.That(src.Length == dst.Length, "Upload", $"{dst.Name}{dst.Shape} needs {dst.Length} values, got {src.Length}");
-        src.CopyTo(Cpu(dst).Span);
+        CastReference.Convert(Cpu(dst).Span, dst.DType, src, DType.F32);
     }
 
     public void Download(Tensor src, Span<float> dst)
@@ -33,12 +33,17 @@ public sealed partial class CpuBackend : IBackend
     public void Copy(Tensor dst, Tensor src)
     {
         Check.Length("Copy", dst, src.Length);
+        Check.SameDType("Copy", dst, src);
         Cpu(src).Span.CopyTo(Cpu(dst).Span);
     }
 
     public void Zero(Tensor t) => Cpu(t).Span.Clear();
 
-    public void Cast(Tensor dst, Tensor src) => throw new NotImplementedException("Cast: h-bf16gemm");
+    public void Cast(Tensor dst, Tensor src)
+    {
+        Check.Length("Cast", dst, src.Length);
+        CastReference.Convert(Cpu(dst).Span, dst.DType, Cpu(src).Span, src.DType);
+    }
 
     public void Synchronize()
     {

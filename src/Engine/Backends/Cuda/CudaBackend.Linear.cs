@@ -12,10 +12,13 @@ public sealed partial class CudaBackend
     {
         var (m, k, n) = BasicOpShapes.Linear(y, x, w, bias);
         if (m == 0 || n == 0) return;
+        // BF16 weights: x goes in as bf16 (cast first unless it already is), the GEMM accumulates in fp32.
+        var bf16 = w.DType == DType.BF16;
+        var xOperand = bf16 ? Bf16Operand(x) : x;
         if (bias is not null)
             Gpu.Launch("linear_forward_fill_bias", GridStride((long)m * n), 256, 0, Args().Ptr(Dev(y)).Ptr(Dev(bias)).Int(m).Int(n));
         // yᵀ[N,M] = w (col-major wᵀ[K,N], transposed) · xᵀ (col-major [K,M]); beta = 1 adds onto the bias.
-        Gemm(GemmOp.T, GemmOp.N, n, m, k, Dev(w), k, Dev(x), k, bias is null ? 0f : 1f, Dev(y), n);
+        Gemm(GemmOp.T, GemmOp.N, n, m, k, Dev(w), k, Dev(xOperand), k, bias is null ? 0f : 1f, Dev(y), n, bf16);
     }
 
     public void LinearBackwardInput(Tensor dx, Tensor dy, Tensor w)
@@ -46,7 +49,14 @@ public sealed partial class CudaBackend
             Dev(c), Math.Max(1, n), (long)m * n, batch);
     }
 
-    /// <summary>One column-major GEMM C[rows,cols] = alpha·op(A)·op(B) + beta·C with alpha = 1; leading dims clamped to >= 1 as cuBLAS requires.</summary>
-    private void Gemm(GemmOp ta, GemmOp tb, int rows, int cols, int inner, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) =>
-        Gpu.SgemmStridedBatched(ta, tb, rows, cols, inner, 1f, a, Math.Max(1, lda), 0, b, Math.Max(1, ldb), 0, beta, c, Math.Max(1, ldc), 0, 1);
+    /// <summary>
+    /// One column-major GEMM C[rows,cols] = alpha·op(A)·op(B) + beta·C with alpha = 1; leading dims clamped to >= 1 as
+    /// cuBLAS requires. bf16: A and B hold bfloat16 (C stays fp32).
+    /// </summary>
+    private void Gemm(GemmOp ta, GemmOp tb, int rows, int cols, int inner, DevicePtr a, int lda, DevicePtr b, int ldb, float beta, DevicePtr c, int ldc,
+        bool bf16 = false)
+    {
+        if (bf16) Gpu.GemmBf16StridedBatched(ta, tb, rows, cols, inner, 1f, a, Math.Max(1, lda), 0, b, Math.Max(1, ldb), 0, beta, c, Math.Max(1, ldc), 0, 1);
+        else Gpu.SgemmStridedBatched(ta, tb, rows, cols, inner, 1f, a, Math.Max(1, lda), 0, b, Math.Max(1, ldb), 0, beta, c, Math.Max(1, ldc), 0, 1);
+    }
 }

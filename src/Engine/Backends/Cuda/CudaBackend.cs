@@ -31,34 +31,33 @@ public sealed partial class CudaBackend : IBackend
 
     public void Upload(Tensor dst, ReadOnlySpan<float> src)
     {
-        Check.F32("Upload", dst);
         Check.That(src.Length == dst.Length, "Upload", $"{dst.Name}{dst.Shape} needs {dst.Length} values, got {src.Length}");
-        Gpu.CopyToDevice(Dev(dst), src);
+        if (dst.DType == DType.BF16) UploadBf16(dst, src);
+        else Gpu.CopyToDevice(Dev(dst), src);
     }
 
     public void Download(Tensor src, Span<float> dst)
     {
-        Check.F32("Download", src);
         Check.That(src.Length == dst.Length, "Download", $"{src.Name}{src.Shape} has {src.Length} values, destination holds {dst.Length}");
-        Gpu.CopyToHost(dst, Dev(src));
+        if (src.DType == DType.BF16) DownloadBf16(dst, src);
+        else Gpu.CopyToHost(dst, Dev(src));
     }
 
     public void Copy(Tensor dst, Tensor src)
     {
         Check.Length("Copy", dst, src.Length);
-        Check.That(dst.DType == src.DType, "Copy", $"{dst.Name} is {dst.DType} but {src.Name} is {src.DType}");
+        Check.SameDType("Copy", dst, src);
         Gpu.CopyDeviceToDevice(Dev(dst), Dev(src), src.Bytes);
     }
 
     public void Zero(Tensor t) => Gpu.Memset(Dev(t), 0, t.Bytes);
-
-    public void Cast(Tensor dst, Tensor src) => throw new NotImplementedException("Cast: h-bf16gemm");
 
     public void Synchronize() => Gpu.Synchronize();
 
     public void Dispose()
     {
         segPartials?.Dispose();
+        bf16Input?.Dispose();
         args.Dispose();
         if (ownsGpu) Gpu.Dispose();
     }

@@ -13,6 +13,7 @@ namespace BayesPfl.Engine.Backends.Planning;
 public sealed class PlanningBackend : IBackend
 {
     private readonly Dictionary<string, long> byName = new(StringComparer.Ordinal);
+    private Tensor? bf16Input;
 
     public string Name => "plan";
 
@@ -46,7 +47,18 @@ public sealed class PlanningBackend : IBackend
     public void Zero(Tensor t) { }
     public void Cast(Tensor dst, Tensor src) { }
     public void Synchronize() { }
-    public void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias) { }
+
+    /// <summary>
+    /// Runs nothing, but a Linear with BF16 weights and an F32 input makes the CUDA backend grow its bf16 copy of the
+    /// input (CudaBackend.Bf16Operand); the plan grows the same scratch so that the peak counts it.
+    /// </summary>
+    public void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias)
+    {
+        if (w.DType != DType.BF16 || x.DType == DType.BF16 || bf16Input?.Length >= x.Length) return;
+        bf16Input?.Dispose();
+        bf16Input = Allocate(new Shape(checked((int)Math.Max(1, x.Length))), "linear bf16 input", DType.BF16);
+    }
+
     public void LinearBackwardInput(Tensor dx, Tensor dy, Tensor w) { }
     public void LinearBackwardWeight(Tensor dw, Tensor? dbias, Tensor dy, Tensor x) { }
     public void BatchedMatMul(Tensor c, Tensor a, Tensor bm, bool transposeB) { }
@@ -82,7 +94,7 @@ public sealed class PlanningBackend : IBackend
     public void SegLossBackward(Tensor dlogits, Tensor stats, Tensor logits, Tensor mask, float dFocal, float dDice) { }
     public void AdamStep(Tensor param, Tensor m, Tensor v, Tensor grad, AdamScalars s) { }
 
-    public void Dispose() { }
+    public void Dispose() => bf16Input?.Dispose();
 
     private sealed class PlanTensor(PlanningBackend plan, string name, Shape shape, DType dtype, bool owner) : Tensor(name, shape, dtype)
     {

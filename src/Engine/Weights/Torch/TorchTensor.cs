@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using BayesPfl.Engine.Tensors;
 
 namespace BayesPfl.Engine.Weights.Torch;
 

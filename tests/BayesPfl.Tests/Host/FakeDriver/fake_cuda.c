@@ -68,6 +68,11 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
         for (long i = 0; i < (long)m * n; i++) y[i] = bias[i % n];
         return OK;
     }
+    if (strcmp(name, "cast_forward_f32_to_bf16") == 0) {  // round to nearest even (finite inputs only here)
+        unsigned short* y = ARG(unsigned short*, 0); const unsigned* x = ARG(const unsigned*, 1); long long n = ARG(long long, 2);
+        for (long long i = 0; i < n; i++) y[i] = (unsigned short)((x[i] + 0x7FFFu + ((x[i] >> 16) & 1u)) >> 16);
+        return OK;
+    }
     return NOT_FOUND;
 }
 
@@ -86,6 +91,35 @@ int cublasSgemmStridedBatched(void* h, int ta, int tb, int m, int n, int k, cons
                            (tb ? B[b * sB + (long)p * ldb + j] : B[b * sB + (long)j * ldb + p]);
                 float* c = &C[b * sC + (long)j * ldc + i];
                 *c = (float)(*alpha * acc + (*beta == 0 ? 0 : *beta * *c));
+            }
+    return 0;
+}
+
+static float bf16_value(const unsigned short* p, long long i) {
+    unsigned bits = (unsigned)p[i] << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// Only the bf16 mode's types are accepted (CUDA_R_16BF = 14 operands, CUDA_R_32F = 0 output, CUBLAS_COMPUTE_32F = 68):
+// anything else is CUBLAS_STATUS_NOT_SUPPORTED (15), so a wrong enum in the binding fails the device verb.
+int cublasGemmStridedBatchedEx(void* h, int ta, int tb, int m, int n, int k, const void* alpha, const void* A, int aType, int lda,
+                               long long sA, const void* B, int bType, int ldb, long long sB, const void* beta, void* C, int cType,
+                               int ldc, long long sC, int batch, int compute, int algo) {
+    if (aType != 14 || bType != 14 || cType != 0 || compute != 68 || algo != -1) return 15;
+    const unsigned short *a = A, *bm = B;
+    float* c = C;
+    float al = *(const float*)alpha, be = *(const float*)beta;
+    for (int b = 0; b < batch; b++)
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                double acc = 0;
+                for (int p = 0; p < k; p++)
+                    acc += (double)bf16_value(a, b * sA + (ta ? (long)i * lda + p : (long)p * lda + i)) *
+                           bf16_value(bm, b * sB + (tb ? (long)p * ldb + j : (long)j * ldb + p));
+                float* out = &c[b * sC + (long)j * ldc + i];
+                *out = (float)(al * acc + (be == 0 ? 0 : be * *out));
             }
     return 0;
 }

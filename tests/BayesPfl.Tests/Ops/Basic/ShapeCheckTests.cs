@@ -1,9 +1,9 @@
 using BayesPfl.Engine.Backends;
 using BayesPfl.Engine.Backends.Cpu;
-using BayesPfl.Tests.Ops.Attention;
 using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Tensors;
 using BayesPfl.Host;
+using BayesPfl.Tests.Ops.Attention;
 using Xunit;
 
 namespace BayesPfl.Tests.Ops.Basic;

@@ -1,4 +1,5 @@
 using BayesPfl.Engine.Model;
+using BayesPfl.Engine.Tensors;
 using BayesPfl.Engine.Weights;
 using BayesPfl.Engine.Weights.Convert;
 using BayesPfl.Tests.Infra;
