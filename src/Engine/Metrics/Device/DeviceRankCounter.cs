@@ -26,25 +26,25 @@ public sealed class DeviceRankCounter(IGpu gpu, long chunkScores = DeviceRankCou
         ? chunkScores
         : throw new ArgumentOutOfRangeException(nameof(chunkScores), chunkScores, "must be in [1, 2^32) (the per-block shared counters are 32-bit)");
 
-    /// <summary>counts [2K+1] of all scores of all maps against the strictly descending splits [K].</summary>
+    /// <summary>counts [2U+1] of all scores of all maps against the strictly descending splits [U] (metrics.cu).</summary>
     public ulong[] Count(IReadOnlyList<float[]> maps, uint[] splits)
     {
         ArgumentNullException.ThrowIfNull(maps);
         for (var i = 1; i < splits.Length; i++)
             if (splits[i] >= splits[i - 1]) throw new ArgumentException($"splits must be strictly descending (index {i})", nameof(splits));
-        var k = splits.Length;
-        var counts = new ulong[2 * k + 1];
+        var u = splits.Length;
+        var counts = new ulong[2 * u + 1];
         long total = 0;
         foreach (var m in maps) total += m.Length;
         var buffer = Math.Max(1, Math.Min(chunk, total));
         var dCounts = gpu.Allocate(counts.Length * sizeof(ulong));
-        var dSplits = gpu.Allocate(Math.Max(1, k) * sizeof(uint));
+        var dSplits = gpu.Allocate(Math.Max(1, u) * sizeof(uint));
         var dScores = gpu.Allocate(buffer * sizeof(float));
         using var args = new KernelArgs();
         try
         {
             gpu.Memset(dCounts, 0, counts.Length * sizeof(ulong));
-            if (k > 0) gpu.CopyToDevice<uint>(dSplits, splits);
+            if (u > 0) gpu.CopyToDevice<uint>(dSplits, splits);
             long filled = 0;
             foreach (var map in maps)
             {
@@ -53,10 +53,10 @@ public sealed class DeviceRankCounter(IGpu gpu, long chunkScores = DeviceRankCou
                     var n = (int)Math.Min(map.Length - o, buffer - filled);
                     gpu.CopyToDevice<float>(dScores + filled * sizeof(float), map.AsSpan((int)o, n));
                     (o, filled) = (o + n, filled + n);
-                    if (filled == buffer) filled = Launch(args, dCounts, dSplits, dScores, filled, k);
+                    if (filled == buffer) filled = Launch(args, dCounts, dSplits, dScores, filled, u);
                 }
             }
-            if (filled > 0) Launch(args, dCounts, dSplits, dScores, filled, k);
+            if (filled > 0) Launch(args, dCounts, dSplits, dScores, filled, u);
             gpu.CopyToHost<ulong>(counts, dCounts);
         }
         finally
@@ -69,13 +69,13 @@ public sealed class DeviceRankCounter(IGpu gpu, long chunkScores = DeviceRankCou
     }
 
     /// <returns>0, the new fill of the chunk buffer</returns>
-    private long Launch(KernelArgs args, DevicePtr counts, DevicePtr splits, DevicePtr scores, long n, int k)
+    private long Launch(KernelArgs args, DevicePtr counts, DevicePtr splits, DevicePtr scores, long n, int u)
     {
-        var lowBins = Math.Min(2 * k + 1, LowBins);
+        var lowBins = Math.Min(2 * u + 1, LowBins);
         var blocks = (int)Math.Min((n + Threads - 1) / Threads, MaxBlocks);
         args.Clear();
         gpu.Launch("rank_count_forward", blocks, Threads, lowBins * sizeof(uint),
-            args.Ptr(counts).Ptr(splits).Ptr(scores).Long(n).Int(k).Int(lowBins));
+            args.Ptr(counts).Ptr(splits).Ptr(scores).Long(n).Int(u).Int(lowBins));
         return 0;
     }
 }

@@ -4,7 +4,7 @@ namespace BayesPfl.Engine.Metrics.Device;
 /// CPU reference of rank_count_forward (src/Kernels/metrics.cu), same argument order: outputs, inputs. Every
 /// score's key (<see cref="ScoreKey"/>) is ranked among the strictly descending <paramref name="splits"/>:
 /// counts[2j+1] += 1 when it equals splits[j], counts[2j] += 1 when it lies strictly between splits[j-1] and
-/// splits[j] (bin 0 above all splits, bin 2K below all). Accumulates, as the kernel does over chunks.
+/// splits[j] (bin 0 above all splits, bin 2U below all). Accumulates, as the kernel does over chunks.
 /// </summary>
 public static class RankCountReference
 {
