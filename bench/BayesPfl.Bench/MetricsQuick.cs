@@ -1,13 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
+using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Metrics;
+using BayesPfl.Host;
 
 namespace BayesPfl.Bench;
 
 /// <summary>
 /// One timed pass of each pixel metric over a synthetic category, and a baseline measured in the same run:
 /// single-threaded AUROC by Array.Sort of all (score, label) pairs, the obvious implementation.
-/// Options: --images N (1725), --side S (518), --blur-images N (64), --no-baseline.
+/// Options: --images N (1725), --side S (518), --blur-images N (64), --no-baseline, --device cpu|cuda (cpu).
+/// --device cuda times <see cref="PixelMetrics"/> on the GPU and on the CPU in the same run (the same metrics:
+/// AUROC, AP, F1-max, both AUPRO variants), prints the ratio and whether the numbers agree, then goes on as cpu; exit 1 when they disagree.
 /// </summary>
 public static class MetricsQuick
 {
@@ -15,11 +19,15 @@ public static class MetricsQuick
     {
         int images = Option(args, "--images", 1725), side = Option(args, "--side", 518), blurImages = Option(args, "--blur-images", 64);
         var baseline = !args.Contains("--no-baseline");
+        var device = Text(args, "--device", "cpu");
+        if (device is not ("cpu" or "cuda")) { Console.Error.WriteLine($"metrics-quick: --device is '{device}', must be cpu or cuda"); return 2; }
+        if (device == "cuda" && !Cuda.IsAvailable) { Console.Error.WriteLine($"metrics-quick: --device cuda: no CUDA device ({Cuda.UnavailableReason})"); return 2; }
         Console.WriteLine($"metrics-quick: {images} maps of {side}x{side}, {Environment.ProcessorCount} cores");
 
         var data = Time("generate synthetic category", () => new SyntheticCategory(images, side));
         var positives = data.Masks.Sum(m => m.LongCount(v => v != 0));
         Console.WriteLine($"  {data.Pixels:N0} pixels, {100.0 * positives / data.Pixels:F2}% anomalous");
+        var agree = device != "cuda" || CompareDevices(data, side, positives);
 
         var m = Time("pixel AUROC + AP + F1-max (one sweep)", () => BinaryMetrics.Compute(data.Maps, data.Masks));
         var sweep = LastSeconds;
@@ -38,7 +46,29 @@ public static class MetricsQuick
             var auc = Time("baseline: Array.Sort single-threaded AUROC", () => SortAuroc(data));
             Console.WriteLine($"  baseline AUROC {auc:F6} (|diff| {Math.Abs(auc - m.Auroc):E1}); sweep is {LastSeconds / sweep:F1}x faster");
         }
-        return 0;
+        return agree ? 0 : 1;
+    }
+
+    /// <summary>The one-call pixel metrics on the GPU and on the CPU; returns whether they agree (AUROC, F1 and the
+    /// spec AUPRO exactly, AP and the MVTec AUPRO within PixelMetrics.SummationTolerance: only the float64
+    /// summation order differs).</summary>
+    private static bool CompareDevices(SyntheticCategory data, int side, long positives)
+    {
+        using var gpu = new CudaGpu(EngineKernels.Sources);
+        Console.WriteLine($"  device: {gpu.Description}");
+        Time("GPU path warm-up (kernel compile, first launch)", () => PixelMetrics.Compute(data.Maps.Take(1).ToArray(), data.Masks.Take(1).ToArray(), side, side, gpu));
+        var onGpu = Time("pixel metrics, GPU path (one device pass: AUROC, AP, F1, both AUPROs)", () => PixelMetrics.Compute(data.Maps, data.Masks, side, side, gpu, specAupro: true));
+        var gpuSeconds = LastSeconds;
+        var onCpu = Time("pixel metrics, CPU path (the same metrics)", () => PixelMetrics.Compute(data.Maps, data.Masks, side, side, specAupro: true));
+        var tol = PixelMetrics.SummationTolerance(positives);
+        bool Near(double a, double b) => a == b || (double.IsNaN(a) && double.IsNaN(b)) || Math.Abs(a - b) <= tol * Math.Abs(a);
+        var (g, c) = (onGpu.Binary, onCpu.Binary);
+        var agree = g.Auroc.Equals(c.Auroc) && g.F1Max.Equals(c.F1Max) && g.F1Threshold.Equals(c.F1Threshold) && onGpu.AuproSpec.Equals(onCpu.AuproSpec)
+                    && Near(c.AveragePrecision, g.AveragePrecision) && Near(onCpu.Aupro, onGpu.Aupro);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  GPU path {LastSeconds / gpuSeconds:F1}x faster than the CPU path; numbers {(agree ? "agree" : "DIFFER")}: " +
+            $"AUROC {g.Auroc:R}/{c.Auroc:R} AP {g.AveragePrecision:R}/{c.AveragePrecision:R} F1 {g.F1Max:R}/{c.F1Max:R} " +
+            $"AUPRO {onGpu.Aupro:R}/{onCpu.Aupro:R} spec {onGpu.AuproSpec:R}/{onCpu.AuproSpec:R}"));
+        return agree;
     }
 
     /// <summary>Sorts copies of all scores with their labels, then one pass with ties grouped.</summary>
@@ -78,6 +108,12 @@ public static class MetricsQuick
         var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what}: {LastSeconds:F3} s wall, {cpuSeconds:F3} s CPU"));
         return r;
+    }
+
+    private static string Text(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
     private static int Option(string[] args, string name, int fallback)

@@ -41,8 +41,6 @@ for cand in /usr/bin/python3 "$(command -v python3)"; do
 done
 step python 30 bash -c 'for p in /usr/bin/python3 "$(command -v python3)"; do echo "$p:"; "$p" -c "import sys, torch; print(sys.version.split()[0], \"torch\", torch.__version__, \"cuda\", torch.cuda.is_available())"; done'
 step device 45 "$bundle/cli/bayespfl" device
-# Issue 5's speed target: a stage-1 step at the real size (ViT-L/14 at 518, batch 32) against its own forward.
-step train-bench 120 "$bundle/cli/bayespfl" bench --training --real-size --batch 32 --images 3 --device cuda
 
 # The tests that need a real device (they skip with "no CUDA device" elsewhere): every method whose class or
 # name says Gpu, Cuda or Device, and the oracle theories that take a "gpu" backend row. FakeDriver and CudaWithoutADevice run the
@@ -53,7 +51,14 @@ filter=(-method '*Gpu*' -method '*Cuda*' -method '*Device*'
     -method 'BayesPfl.Tests.Training.HeadLossTrainingTests.*' -method 'BayesPfl.Tests.Training.TrainStepOracleTests.*'
     -method- '*FakeDriver*' -method- '*CudaWithoutADevice*')
 rm -f "$OUT/tests.xml"
-step tests "$(( $(left) > 30 ? $(left) : 30 ))" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \
+# Correctness first: the tests get all but ~2 minutes, which the two benches below share.
+budget() { local t=$(( $(left) - $1 )); echo $(( t > 30 ? t : 30 )); }
+step tests "$(budget 120)" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \
     "${filter[@]}" -xml "$OUT/tests.xml"
+# Issue 6's bf16 mode: random ViT-L/14-336 at 518 px, fp32 then bf16 on the same inputs: ms/image by phase,
+# the bf16/fp32 time ratio and the largest anomaly-map and p_img differences.
+step precision-bench "$(budget 60)" "$bundle/cli/bayespfl" bench --real-size --images 4 --device cuda
+# Issue 5's speed target: a stage-1 step at the real size (ViT-L/14 at 518, batch 32) against its own forward.
+step train-bench "$(budget 10)" "$bundle/cli/bayespfl" bench --training --real-size --batch 32 --images 3 --device cuda
 
 python3 "$here/summary.py" "$OUT" "$(( $(date +%s) - start ))"

@@ -7,9 +7,9 @@ namespace BayesPfl.Cli;
 /// <summary>Options several verbs share, defined once so that their names, values and help read the same everywhere.</summary>
 internal static class CommonOptions
 {
-    public static Option<string> Device(string description = "auto, cpu or cuda")
+    public static Option<string> Device(string description = "auto, cpu or cuda", string name = "--device")
     {
-        var o = new Option<string>("--device") { Description = description, DefaultValueFactory = _ => "auto" };
+        var o = new Option<string>(name) { Description = description, DefaultValueFactory = _ => "auto" };
         o.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         return o;
     }

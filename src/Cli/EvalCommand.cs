@@ -1,9 +1,11 @@
 using System.CommandLine;
+using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Data.Datasets;
 using BayesPfl.Engine.Data.Images;
 using BayesPfl.Engine.Detection;
 using BayesPfl.Engine.Evaluation;
 using BayesPfl.Engine.Reports;
+using BayesPfl.Host;
 using SixLabors.ImageSharp;
 using Spectre.Console;
 
@@ -17,7 +19,9 @@ namespace BayesPfl.Cli;
 /// at the category's pixel F1 threshold), --plots DIR (ROC and PR curves per category and their mean, <see cref="CurvePlots"/>),
 /// --save-threshold (the F1-adaptive <see cref="ThresholdFile"/> sidecar next to the head). Image and mask headers are
 /// checked before any compute; reports, plots and the sidecar are written only when the whole run succeeded, each
-/// file atomically. Not-applicable metrics (e.g. image metrics of an all-anomalous category) are n/a.
+/// file atomically. --metrics-device auto|cpu|cuda picks where the pixel metrics' pass over the maps runs
+/// (<see cref="Engine.Metrics.PixelMetrics"/>; auto: CUDA when the detector runs there); the console and metrics.json say which ran.
+/// Not-applicable metrics (e.g. image metrics of an all-anomalous category) are n/a.
 /// </summary>
 internal static class EvalCommand
 {
@@ -38,21 +42,26 @@ internal static class EvalCommand
         };
         var device = CommonOptions.Device();
         var precision = CommonOptions.Precision();
+        var metricsDevice = CommonOptions.Device("where the pixel metrics' pass over the maps runs: auto (CUDA when the detector runs there), cpu or cuda",
+            "--metrics-device");
         var command = new Command("eval", "Evaluate zero-shot detection on a dataset (image and pixel metrics)")
-            { dataset, root, clip, head, categories, output, heatmaps, plots, saveThreshold, device, precision };
+            { dataset, root, clip, head, categories, output, heatmaps, plots, saveThreshold, device, precision, metricsDevice };
         command.SetAction(r => Run(new EvalArgs(r.GetValue(dataset)!, r.GetValue(root)!, r.GetValue(clip), r.GetValue(head)!,
             r.GetValue(categories), r.GetValue(output), r.GetValue(heatmaps), r.GetValue(plots), r.GetValue(saveThreshold),
-            CommonOptions.ParseDevice(r.GetValue(device)!), CommonOptions.ParsePrecision(r.GetValue(precision)!))));
+            CommonOptions.ParseDevice(r.GetValue(device)!), CommonOptions.ParsePrecision(r.GetValue(precision)!),
+            CommonOptions.ParseDevice(r.GetValue(metricsDevice)!))));
         return command;
     }
 
     private sealed record EvalArgs(string Layout, string Root, string? Clip, string Head, string? Categories, string? Output,
-        string? Heatmaps, string? Plots, bool SaveThreshold, DetectorDevice Device, DetectorPrecision Precision);
+        string? Heatmaps, string? Plots, bool SaveThreshold, DetectorDevice Device, DetectorPrecision Precision, DetectorDevice MetricsDevice);
 
     private static int Run(EvalArgs a)
     {
         try
         {
+            if (a.MetricsDevice == DetectorDevice.Cuda && !Cuda.IsAvailable)
+                throw new InvalidOperationException($"--metrics-device cuda: no CUDA device ({Cuda.UnavailableReason})");
             var options = new DatasetOptions
             {
                 Categories = a.Categories?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
@@ -62,7 +71,9 @@ internal static class EvalCommand
             if (data.Categories.Count == 0 || !data.Samples.Any()) throw new DatasetException($"{a.Root}: no test images found");
             DatasetChecks.CheckFiles(data);
             using var detector = AnomalyDetector.Load(HeadFile.ResolveClip(a.Clip, a.Head), a.Head, new DetectorOptions { Device = a.Device, Precision = a.Precision });
-            Console.WriteLine($"backend {detector.Backend.Name} ({detector.Precision.Name()}), {data.Layout} at {data.Root}, {data.Categories.Count} categories");
+            using var metrics = MetricsGpu.For(detector, a.MetricsDevice);
+            Console.WriteLine($"backend {detector.Backend.Name} ({detector.Precision.Name()}), pixel metrics on {Evaluator.MetricsDeviceName(metrics.Gpu)}, " +
+                              $"{data.Layout} at {data.Root}, {data.Categories.Count} categories");
             var rows = new List<CategoryMetrics>();
             var curves = new List<CategoryCurves>();
             var thresholds = new ThresholdSelection();
@@ -70,13 +81,16 @@ internal static class EvalCommand
             {
                 Console.WriteLine($"{category.Name}: {category.Samples.Count} images");
                 var outputs = Evaluator.Collect(detector, category);
-                rows.Add(Evaluator.Score(outputs));
+                rows.Add(Evaluator.Score(outputs, metrics.Gpu));
                 if (a.Plots is not null) curves.Add(CategoryCurves.Of(outputs));
                 if (!a.SaveThreshold && a.Heatmaps is null) continue;
                 var entry = a.SaveThreshold ? thresholds.Add(outputs) : ThresholdSelection.Of(outputs);
                 if (a.Heatmaps is not null) WriteHeatmaps(a.Heatmaps, category, outputs, entry.PixelThreshold);
             }
-            var report = new EvaluationReport(data.Root, data.Layout, detector.Backend.Name, rows, Evaluator.Mean(rows), detector.Precision);
+            var report = new EvaluationReport(data.Root, data.Layout, detector.Backend.Name, rows, Evaluator.Mean(rows), detector.Precision)
+            {
+                MetricsDevice = Evaluator.MetricsDeviceName(metrics.Gpu),
+            };
             Print(report);
             if (a.Output is not null)
                 foreach (var f in EvaluationReports.WriteAll(a.Output, report)) Console.WriteLine($"wrote {f}");
@@ -97,6 +111,29 @@ internal static class EvalCommand
         {
             Console.Error.WriteLine($"bayespfl eval: {e.Message}");
             return 1;
+        }
+    }
+
+    /// <summary>The GPU of the pixel metrics: the detector's own when it runs on CUDA (auto, cuda), a fresh one for
+    /// cuda with a CPU detector (owned: disposed after the run), none for cpu or a CPU detector under auto.</summary>
+    private sealed class MetricsGpu(IGpu? gpu, bool owned) : IDisposable
+    {
+        public IGpu? Gpu => gpu;
+
+        public static MetricsGpu For(AnomalyDetector detector, DetectorDevice device)
+        {
+            var detectorGpu = Evaluator.MetricsGpu(detector);
+            return device switch
+            {
+                DetectorDevice.Cpu => new(null, false),
+                DetectorDevice.Cuda when detectorGpu is null => new(new CudaGpu(EngineKernels.Sources), true),
+                _ => new(detectorGpu, false),
+            };
+        }
+
+        public void Dispose()
+        {
+            if (owned) gpu?.Dispose();
         }
     }
 

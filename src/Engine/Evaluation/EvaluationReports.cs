@@ -53,6 +53,7 @@ public static class EvaluationReports
             w.WriteString("layout", r.Layout.ToString());
             w.WriteString("backend", r.Backend);
             w.WriteString("precision", r.Precision.Name());
+            w.WriteString("metrics_device", r.MetricsDevice);
             w.WriteString("image_score", "0.5*minmax(p_img)+0.5*minmax(s_map) per category");
             w.WriteString("not_applicable", "null: image metrics when a category has no normal or no anomalous test image; pixel metrics when there is no anomalous or no normal pixel");
             w.WriteStartArray("categories");

@@ -1,7 +1,9 @@
+using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Data.Datasets;
 using BayesPfl.Engine.Data.Images;
 using BayesPfl.Engine.Detection;
 using BayesPfl.Engine.Metrics;
+using BayesPfl.Host;
 
 namespace BayesPfl.Engine.Evaluation;
 
@@ -37,7 +39,11 @@ public sealed record CategoryMetrics(string Category, int Normal, int Anomalous,
 /// precision mode that produced them.
 /// </summary>
 public sealed record EvaluationReport(string Root, DatasetLayout Layout, string Backend,
-    IReadOnlyList<CategoryMetrics> Categories, CategoryMetrics Mean, DetectorPrecision Precision = DetectorPrecision.Fp32);
+    IReadOnlyList<CategoryMetrics> Categories, CategoryMetrics Mean, DetectorPrecision Precision = DetectorPrecision.Fp32)
+{
+    /// <summary>Where the pixel metrics ran: "cpu" or "cuda" (<see cref="PixelMetrics.Device"/>).</summary>
+    public string MetricsDevice { get; init; } = "cpu";
+}
 
 /// <summary>Zero-shot evaluation of an <see cref="AnomalyDetector"/> on a dataset's test split (spec 8 and 10).</summary>
 public static class Evaluator
@@ -52,13 +58,22 @@ public static class Evaluator
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(dataset);
         var rows = new List<CategoryMetrics>();
+        var gpu = MetricsGpu(detector);
         foreach (var category in dataset.Categories)
         {
             progress?.Invoke($"{category.Name}: {category.Samples.Count} images");
-            rows.Add(Score(Collect(detector, category)));
+            rows.Add(Score(Collect(detector, category), gpu));
         }
-        return new EvaluationReport(dataset.Root, dataset.Layout, detector.Backend.Name, rows, Mean(rows), detector.Precision);
+        return new EvaluationReport(dataset.Root, dataset.Layout, detector.Backend.Name, rows, Mean(rows), detector.Precision)
+        {
+            MetricsDevice = MetricsDeviceName(gpu),
+        };
     }
+
+    /// <summary>The GPU the detector runs on (the pixel metrics then take the device path), or null.</summary>
+    public static IGpu? MetricsGpu(AnomalyDetector detector) => (detector ?? throw new ArgumentNullException(nameof(detector))).Backend is CudaBackend c ? c.Gpu : null;
+
+    public static string MetricsDeviceName(IGpu? gpu) => gpu is null ? "cpu" : "cuda";
 
     /// <summary>Runs the detector on every test image of the category (class name = the category's class name,
     /// which the detector turns into its prompt name) and loads the masks at the map size.</summary>
@@ -99,7 +114,8 @@ public static class Evaluator
         return mask;
     }
 
-    public static CategoryMetrics Score(CategoryOutputs o)
+    /// <param name="metricsGpu">where the pixel metrics' pass over the maps runs (<see cref="PixelMetrics"/>); null: the CPU</param>
+    public static CategoryMetrics Score(CategoryOutputs o, IGpu? metricsGpu = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         var anomalous = o.Labels.Count(l => l != 0);
@@ -116,9 +132,8 @@ public static class Evaluator
         long total = o.Masks.Sum(m => (long)m.Length);
         if (positives > 0 && positives < total)
         {
-            var m = BinaryMetrics.Compute(o.Maps, o.Masks, BinaryMetrics.PixelEps);
-            (pAuroc, pAp, pF1) = (m.Auroc, m.AveragePrecision, m.F1Max);
-            pro = Aupro.Mvtec(o.Maps, o.Masks, o.MapSize, o.MapSize);
+            var m = PixelMetrics.Compute(o.Maps, o.Masks, o.MapSize, o.MapSize, metricsGpu);
+            (pAuroc, pAp, pF1, pro) = (m.Binary.Auroc, m.Binary.AveragePrecision, m.Binary.F1Max, m.Aupro);
         }
         return new CategoryMetrics(o.Category, normal, anomalous, iAuroc, iAp, iF1, pAuroc, pAp, pF1, pro);
     }

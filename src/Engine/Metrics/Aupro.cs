@@ -51,9 +51,7 @@ public static class Aupro
                 if (float.IsNaN(s)) throw new ArgumentException("score maps contain NaN", nameof(maps));
                 min = Math.Min(min, s); max = Math.Max(max, s);
             }
-        var delta = ((double)max - min) / thresholds;
-        var t = new double[thresholds];
-        for (var i = 0; i < thresholds; i++) t[i] = min + i * delta;
+        var (t, delta) = SpecGrid(min, max, thresholds);
 
         // above[r][b] counts region r's pixels passing exactly the thresholds 0..b-1 (b = #thresholds below the score).
         var regionHist = new long[regions.Count, thresholds + 1];
@@ -72,7 +70,23 @@ public static class Aupro
             }
             return local;
         }, local => { lock (normalHist) for (var b = 0; b <= thresholds; b++) normalHist[b] += local[b]; });
+        return SpecArea(regionHist, normalHist, regions, fprLimit);
+    }
 
+    /// <summary>The variant's thresholds t_i = min + i·(max−min)/count, in float64, and their spacing.</summary>
+    internal static (double[] T, double Delta) SpecGrid(float min, float max, int count)
+    {
+        var delta = ((double)max - min) / count;
+        var t = new double[count];
+        for (var i = 0; i < count; i++) t[i] = min + i * delta;
+        return (t, delta);
+    }
+
+    /// <summary>The variant's area from the pixel counts per bin b = number of thresholds the pixel passes:
+    /// regionHist[r, b] for each region's pixels, normalHist[b] for the normal pixels.</summary>
+    internal static double SpecArea(long[,] regionHist, long[] normalHist, Regions regions, double fprLimit)
+    {
+        var thresholds = normalHist.Length - 1;
         var fpr = new double[thresholds];
         var pro = new double[thresholds];
         for (var r = 0; r < regions.Count; r++)
@@ -112,7 +126,7 @@ public static class Aupro
 
     /// <summary>The number of thresholds t_i &lt; score: guessed from the grid, then corrected against the
     /// stored thresholds so that the predicate is exactly the float64 comparison.</summary>
-    private static int Passed(double[] t, double min, double delta, float score)
+    internal static int Passed(double[] t, double min, double delta, float score)
     {
         var b = delta > 0 ? (int)Math.Clamp(Math.Ceiling((score - min) / delta), 0, t.Length) : 0;
         while (b > 0 && !(t[b - 1] < score)) b--;

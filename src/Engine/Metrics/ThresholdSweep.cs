@@ -46,10 +46,7 @@ internal static partial class ThresholdSweep
     public static TAcc Run<TAcc>(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks, int[]?[]? positiveIds,
         double[] weights, TAcc seed, SweepOptions options) where TAcc : struct, ISweepAccumulator<TAcc>
     {
-        if (maps.Count != masks.Count) throw new ArgumentException($"{maps.Count} maps but {masks.Count} masks", nameof(masks));
-        for (var i = 0; i < maps.Count; i++)
-            if (maps[i].Length != masks[i].Length)
-                throw new ArgumentException($"map {i} has {maps[i].Length} scores but its mask {masks[i].Length} pixels", nameof(masks));
+        CheckPairs(maps, masks);
         var chunks = Split(maps.Count, options.ThreadCount);
         var hist = new Histogram[chunks.Length - 1];
         Parallelism.For(0, hist.Length, options.ThreadCount, c => hist[c] = Count(maps, masks, positiveIds, weights, chunks[c], chunks[c + 1]));
@@ -103,6 +100,15 @@ internal static partial class ThresholdSweep
         for (var b = Buckets - 1; b >= 0; b--)
             if (done[b]) total = total.Then(results[b]);
         return total;
+    }
+
+    /// <summary>Maps and masks pair up one to one, with equal lengths.</summary>
+    internal static void CheckPairs(IReadOnlyList<float[]> maps, IReadOnlyList<byte[]> masks)
+    {
+        if (maps.Count != masks.Count) throw new ArgumentException($"{maps.Count} maps but {masks.Count} masks", nameof(masks));
+        for (var i = 0; i < maps.Count; i++)
+            if (maps[i].Length != masks[i].Length)
+                throw new ArgumentException($"map {i} has {maps[i].Length} scores but its mask {masks[i].Length} pixels", nameof(masks));
     }
 
     private sealed record Histogram(long[] Neg, long[] Pos, double[] W);

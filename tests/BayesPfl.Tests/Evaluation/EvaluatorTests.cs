@@ -117,6 +117,7 @@ public class EvaluatorTests(PipelineOracleFixture fx) : IClassFixture<PipelineOr
         Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
         Assert.Contains("wood", stdout);
         Assert.Contains("mean", stdout);
+        Assert.Contains("pixel metrics on cpu", stdout);  // auto with a CPU detector
         CheckReports(output, ["wood"]);
 
         var missingOut = Path.Combine(dir, "missing-out");
