@@ -99,11 +99,12 @@ public partial interface IBackend : IDisposable
     // ---- attention ----
 
     /// <summary>
-    /// Multi-head attention, softmax(q·kᵀ·scale [+ causal mask]) · v, without writing the score matrix:
+    /// Multi-head attention, softmax(q·kᵀ·scale [+ causal mask]) · v (fp32: fused, without writing the score matrix):
     /// q[B,Nq,H*D], k,v[B,Nk,H*D] → o[B,Nq,H*D]; lse[B,H,Nq] = log-sum-exp of each score row (saved for
     /// backward). Causal requires Nq == Nk (query i sees keys 0..i).
     /// bf16 mode: q, k, v all BF16 (o and lse stay F32): scores s = scale·q·kᵀ accumulated in fp32, softmax in fp32,
-    /// the probabilities rounded to bf16 before P·v (fp32 accumulation), as a tensor-core pipeline computes it.
+    /// the probabilities rounded to bf16 before P·v (fp32 accumulation), as a tensor-core pipeline computes it (on
+    /// CUDA: two cuBLAS bf16 GEMMs around a softmax kernel, the score rows in a bounded scratch).
     /// AttentionBackward takes F32 only.
     /// </summary>
     void Attention(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, int heads, bool causal, float scale);
