@@ -67,20 +67,6 @@ public static class Bf16Kit
         return t;
     }
 
-    public static float[] Get(Tensor t)
-    {
-        var a = new float[t.Length];
-        t.Backend.Download(t, a);
-        return a;
-    }
-
-    /// <summary>Waits for the work; on the emulator also throws if anything wrote outside its buffer (guard bytes).</summary>
-    public static void AfterLaunch(IBackend be)
-    {
-        be.Synchronize();
-        if (be is CudaBackend { Gpu: EmuGpu emu }) emu.CheckGuards();
-    }
-
     /// <summary>Equal bit patterns (NaN payloads and the sign of zero included).</summary>
     public static void AssertBits(string name, float[] got, float[] want, float[]? input = null)
     {

@@ -2,6 +2,7 @@ using BayesPfl.Engine.Backends;
 using BayesPfl.Engine.Tensors;
 using BayesPfl.Tests.Infra;
 using Xunit;
+using static BayesPfl.Tests.Ops.Attention.DeviceKit;
 using static BayesPfl.Tests.Ops.Bf16.Bf16Kit;
 using HostBf16 = BayesPfl.Engine.Tensors.Bf16;
 
