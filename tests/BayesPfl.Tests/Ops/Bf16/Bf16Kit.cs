@@ -1,8 +1,6 @@
 using BayesPfl.Engine.Backends;
 using BayesPfl.Engine.Backends.Cpu;
-using BayesPfl.Engine.Backends.Cuda;
 using BayesPfl.Engine.Tensors;
-using BayesPfl.KernelEmu;
 using Xunit;
 
 namespace BayesPfl.Tests.Ops.Bf16;
