@@ -81,10 +81,10 @@ internal static class EvalCommand
             {
                 Console.WriteLine($"{category.Name}: {category.Samples.Count} images");
                 var outputs = Evaluator.Collect(detector, category);
-                rows.Add(Evaluator.Score(outputs, metrics.Gpu));
+                rows.Add(Evaluator.Score(outputs, metrics.Gpu, out var pixels));
                 if (a.Plots is not null) curves.Add(CategoryCurves.Of(outputs));
                 if (!a.SaveThreshold && a.Heatmaps is null) continue;
-                var entry = a.SaveThreshold ? thresholds.Add(outputs) : ThresholdSelection.Of(outputs);
+                var entry = a.SaveThreshold ? thresholds.Add(outputs, pixels) : ThresholdSelection.Of(outputs, pixels);
                 if (a.Heatmaps is not null) WriteHeatmaps(a.Heatmaps, category, outputs, entry.PixelThreshold);
             }
             var report = new EvaluationReport(data.Root, data.Layout, detector.Backend.Name, rows, Evaluator.Mean(rows), detector.Precision)

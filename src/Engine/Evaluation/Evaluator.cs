@@ -115,7 +115,11 @@ public static class Evaluator
     }
 
     /// <param name="metricsGpu">where the pixel metrics' pass over the maps runs (<see cref="PixelMetrics"/>); null: the CPU</param>
-    public static CategoryMetrics Score(CategoryOutputs o, IGpu? metricsGpu = null)
+    public static CategoryMetrics Score(CategoryOutputs o, IGpu? metricsGpu = null) => Score(o, metricsGpu, out _);
+
+    /// <param name="pixels">the pixel AUROC/AP/F1 sweep (F1 threshold included), for <see cref="Reports.ThresholdSelection"/>
+    /// to reuse instead of sweeping the maps again; null when the category lacks anomalous or normal pixels</param>
+    public static CategoryMetrics Score(CategoryOutputs o, IGpu? metricsGpu, out BinaryMetrics? pixels)
     {
         ArgumentNullException.ThrowIfNull(o);
         var anomalous = o.Labels.Count(l => l != 0);
@@ -128,12 +132,14 @@ public static class Evaluator
             (iAuroc, iAp, iF1) = (m.Auroc, m.AveragePrecision, m.F1Max);
         }
         double pAuroc = double.NaN, pAp = double.NaN, pF1 = double.NaN, pro = double.NaN;
+        pixels = null;
         long positives = o.Masks.Sum(m => (long)m.Length - m.AsSpan().Count((byte)0));
         long total = o.Masks.Sum(m => (long)m.Length);
         if (positives > 0 && positives < total)
         {
             var m = PixelMetrics.Compute(o.Maps, o.Masks, o.MapSize, o.MapSize, metricsGpu);
             (pAuroc, pAp, pF1, pro) = (m.Binary.Auroc, m.Binary.AveragePrecision, m.Binary.F1Max, m.Aupro);
+            pixels = m.Binary;
         }
         return new CategoryMetrics(o.Category, normal, anomalous, iAuroc, iAp, iF1, pAuroc, pAp, pF1, pro);
     }

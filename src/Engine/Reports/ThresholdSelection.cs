@@ -18,14 +18,16 @@ public sealed class ThresholdSelection
     private readonly PooledPixelF1 pixels = new();
 
     /// <summary>The category's thresholds; the pixel F1 maximum is the one eval reports as pixel_f1max.</summary>
-    public static CategoryThreshold Of(CategoryOutputs o)
+    /// <param name="pixelSweep">the category's pixel metrics when they are already computed (<see cref="Evaluator.Score(CategoryOutputs, Host.IGpu?, out BinaryMetrics?)"/>),
+    /// so that the maps are swept once; null: computed here</param>
+    public static CategoryThreshold Of(CategoryOutputs o, BinaryMetrics? pixelSweep = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         var (imageT, imageF1) = Image(DecisionScores(o), o.Labels);
         double pixelT = double.NaN, pixelF1 = double.NaN;
         if (HasBothClasses(o.Masks))
         {
-            var m = BinaryMetrics.Compute(o.Maps, o.Masks, BinaryMetrics.PixelEps);
+            var m = pixelSweep ?? BinaryMetrics.Compute(o.Maps, o.Masks, BinaryMetrics.PixelEps);
             (pixelT, pixelF1) = (m.F1Threshold, m.F1Max);
         }
         var anomalous = o.Labels.Count(l => l != 0);
@@ -51,9 +53,10 @@ public sealed class ThresholdSelection
     }
 
     /// <summary>Adds a category: its own thresholds, and its scores and pixels to the pooled ones.</summary>
-    public CategoryThreshold Add(CategoryOutputs o)
+    /// <param name="pixelSweep">as in <see cref="Of"/></param>
+    public CategoryThreshold Add(CategoryOutputs o, BinaryMetrics? pixelSweep = null)
     {
-        var entry = Of(o);
+        var entry = Of(o, pixelSweep);
         categories.Add(entry);
         scores.AddRange(DecisionScores(o));
         labels.AddRange(o.Labels);

@@ -23,6 +23,20 @@ public class ThresholdTests
     }
 
     [Fact]
+    public void ThresholdsReuseTheEvaluatorsPixelSweep()
+    {
+        // eval sweeps each category's maps once: Evaluator.Score hands its pixel sweep to the threshold selection.
+        var a = Outputs("a", seed: 3);
+        Evaluator.Score(a, null, out var pixels);
+        Assert.NotNull(pixels);
+        Assert.Equal(ThresholdSelection.Of(a), ThresholdSelection.Of(a, pixels));
+        // The given sweep is what is used, not a fresh one: a doctored one shows through.
+        var doctored = pixels.Value with { F1Threshold = 0.125f, F1Max = 0.5 };
+        var entry = new ThresholdSelection().Add(a, doctored);
+        Assert.Equal((0.125, 0.5), (entry.PixelThreshold, entry.PixelF1));
+    }
+
+    [Fact]
     public void CategoryAndPooledThresholdsComeFromTheMetricSweep()
     {
         var a = Outputs("a", seed: 1);
