@@ -31,7 +31,7 @@ def is_gpu_test(name):
 xml = os.path.join(out, "tests.xml")
 if os.path.exists(xml):
     counts = {"all": {"pass": 0, "fail": 0, "skip": 0}, "gpu": {"pass": 0, "fail": 0, "skip": 0}}
-    failures, skips, timings = [], {}, []
+    failures, skips, timings, outputs = [], {}, [], {}
     for t in ET.parse(xml).iter("test"):
         name, result = t.get("name"), t.get("result", "").lower()
         result = {"pass": "pass", "fail": "fail", "skip": "skip"}.get(result, "fail")
@@ -44,13 +44,21 @@ if os.path.exists(xml):
             reason = (t.findtext("reason") or "").split("\n")[0][:200]
             skips[reason] = skips.get(reason, 0) + 1
         timings.append((float(t.get("time", 0)), name))
+        # Real-device tests print their measurements (times, errors at real size): keep them.
+        output = (t.findtext("output") or "").strip()
+        if output and is_gpu_test(name) and result != "skip":
+            outputs[name] = output.splitlines()[:12]
     summary["tests"] = counts
     summary["failures"] = failures
     summary["skip_reasons"] = skips
+    summary["gpu_test_output"] = outputs
     summary["slowest"] = [{"test": n, "s": round(s, 3)} for s, n in sorted(timings, reverse=True)[:10]]
 else:
     summary["tests"] = None
     summary["note"] = "no tests.xml: the test step did not finish (see tests.log for the partial results)"
+
+# The benches' figures (tables and ratio lines) travel in the JSON too, so one file tells the whole story.
+summary["benches"] = {name: (read(name + ".log") or "").strip().splitlines()[-20:] for name in ("precision-bench", "train-bench")}
 
 ok = summary["tests"] is not None and summary["tests"]["all"]["fail"] == 0 and summary["tests"]["gpu"]["skip"] == 0 \
     and summary["tests"]["gpu"]["pass"] > 0
