@@ -60,25 +60,16 @@ internal static class BenchCommand
             return Fail("give either --clip and --head, --tiny or --real-size");
         if (images <= 0) return Fail($"--images is {images}, must be positive");
         string? scratch = null;
-        IBackend? chosen = null;
         try
         {
-            // The chosen device first, so that a missing GPU fails before minutes of CPU baseline.
-            chosen = DeviceBackends.Open(device);
-            var onCpu = chosen is CpuBackend;
+            // The device choice first, so that a missing GPU fails before minutes of CPU baseline.
+            var onCpu = !DeviceBackends.UsesCuda(device);
             if (tiny) (clip, head, scratch) = WriteRandom(RandomClip.Tiny, TinyHead(RandomClip.Tiny));
             if (realSize) (clip, head, scratch) = WriteRandom(ClipConfig.VitL14At518, HeadConfig.Default);
             var rows = new List<Timing>();
-            // Each measurement owns its backend; the chosen device's first one is the instance opened above.
-            IBackend Open(bool cpu)
-            {
-                if (cpu && !onCpu) return new CpuBackend();
-                var b = chosen ?? (cpu ? new CpuBackend() : DeviceBackends.Open(device));
-                chosen = null;
-                return b;
-            }
+            // Each measurement opens (and owns) its backend.
             foreach (var cpu in realSize || onCpu ? [onCpu] : new[] { true, false })
-                foreach (var p in precisions) rows.Add(Measure(Open(cpu), clip!, head!, images, p));
+                foreach (var p in precisions) rows.Add(Measure(cpu ? new CpuBackend() : DeviceBackends.Open(device), clip!, head!, images, p));
             Print(rows, realSize ? "ViT-L/14 at 518 px, random weights" : tiny ? "RandomClip.Tiny" : Path.GetFileName(clip!), images);
             PrecisionComparison.Print(rows);
             return 0;
@@ -89,7 +80,6 @@ internal static class BenchCommand
         }
         finally
         {
-            chosen?.Dispose();
             if (scratch is not null) Directory.Delete(scratch, recursive: true);
         }
     }
@@ -100,7 +90,8 @@ internal static class BenchCommand
         return 2;
     }
 
-    private static HeadConfig TinyHead(ClipConfig config) =>
+    /// <summary>A head sized for a small random CLIP (hidden widths half the vision width).</summary>
+    internal static HeadConfig TinyHead(ClipConfig config) =>
         new() { Embed = config.EmbedDim, VisionWidth = config.Vision.Width, Hidden = config.Vision.Width / 2, FuseHidden = config.Vision.Width / 2 };
 
     /// <summary>A seeded RandomClip and a freshly initialised head that fits it, in a scratch folder the caller deletes.</summary>

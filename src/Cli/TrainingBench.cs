@@ -22,13 +22,12 @@ internal static class TrainingBench
         if (batch <= 0 || steps <= 0) return BenchCommand.Fail($"--batch {batch} and --images {steps} must be positive");
         try
         {
-            var chosen = DeviceBackends.Open(device);
+            var onCuda = DeviceBackends.UsesCuda(device);
             var clip = realSize ? ClipConfig.VitL14At518 : RandomClip.Tiny;
-            var head = realSize ? HeadConfig.Default with { Stage2 = false }
-                : new HeadConfig { Embed = clip.EmbedDim, VisionWidth = clip.Vision.Width, Hidden = clip.Vision.Width / 2, FuseHidden = clip.Vision.Width / 2 };
+            var head = realSize ? HeadConfig.Default with { Stage2 = false } : BenchCommand.TinyHead(clip);
             var rows = new List<TrainingBenchmark.Timing>();
-            if (chosen is not CpuBackend && !realSize) rows.Add(Measure(new CpuBackend(), clip, head, batch, steps));
-            rows.Add(Measure(chosen, clip, head, batch, steps));
+            if (onCuda && !realSize) rows.Add(Measure(new CpuBackend(), clip, head, batch, steps));
+            rows.Add(Measure(DeviceBackends.Open(device), clip, head, batch, steps));
             Print(rows, realSize ? "ViT-L/14 at 518 px, zero weights" : "RandomClip.Tiny");
             return 0;
         }

@@ -9,14 +9,14 @@ namespace BayesPfl.Engine.Detection;
 public static class DeviceBackends
 {
     /// <summary>Auto: CUDA when a device is present, else the CPU. Cuda without a device is an <see cref="InvalidOperationException"/> saying why.</summary>
-    public static IBackend Open(DetectorDevice device)
+    public static IBackend Open(DetectorDevice device) =>
+        UsesCuda(device) ? new CudaBackend(new CudaGpu(EngineKernels.Sources), ownsGpu: true) : new CpuBackend();
+
+    /// <summary>Whether <see cref="Open"/> would pick CUDA, without opening anything (same error for a missing device).</summary>
+    public static bool UsesCuda(DetectorDevice device) => device switch
     {
-        var useCuda = device switch
-        {
-            DetectorDevice.Cpu => false,
-            DetectorDevice.Cuda => Cuda.IsAvailable ? true : throw new InvalidOperationException($"--device cuda: no CUDA device ({Cuda.UnavailableReason})"),
-            _ => Cuda.IsAvailable,
-        };
-        return useCuda ? new CudaBackend(new CudaGpu(EngineKernels.Sources), ownsGpu: true) : new CpuBackend();
-    }
+        DetectorDevice.Cpu => false,
+        DetectorDevice.Cuda => Cuda.IsAvailable ? true : throw new InvalidOperationException($"--device cuda: no CUDA device ({Cuda.UnavailableReason})"),
+        _ => Cuda.IsAvailable,
+    };
 }

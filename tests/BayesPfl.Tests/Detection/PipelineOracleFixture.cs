@@ -2,8 +2,6 @@ using BayesPfl.Engine.Metrics;
 using BayesPfl.Engine.Text;
 using BayesPfl.Engine.Weights;
 using BayesPfl.Tests.Infra;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace BayesPfl.Tests.Detection;
 
@@ -19,7 +17,7 @@ public sealed class PipelineOracleFixture : IDisposable
     public PipelineOracleFixture()
     {
         var dir = Repo.TempDir("pipeline-images");
-        Images = [WritePng(dir, "a.png", 50, 40, 1), WritePng(dir, "b.png", 61, 47, 2), WritePng(dir, "c.png", 33, 70, 3)];
+        Images = TestImages.WriteThree(dir);
         var ids = ClipTokenizer.Default.Tokenize(ClassNames.Prompt(Category));
         Debug = Oracle.Run("pipeline_oracle.py", "--images", Images[0] + "," + Images[1], "--ids", string.Join(",", ids),
             "--topk", TopKMean.DefaultK(Category).ToString());
@@ -50,18 +48,6 @@ public sealed class PipelineOracleFixture : IDisposable
             next++;
             return slice;
         };
-    }
-
-    private static string WritePng(string dir, string name, int w, int h, int seed)
-    {
-        var rng = new Random(seed);
-        using var img = new Image<Rgb24>(w, h);
-        for (var y = 0; y < h; y++)
-            for (var x = 0; x < w; x++)
-                img[x, y] = new Rgb24((byte)rng.Next(256), (byte)(x * 255 / w), (byte)(y * 255 / h));
-        var path = Path.Combine(dir, name);
-        img.SaveAsPng(path);
-        return path;
     }
 
     public void Dispose() => Debug.Dispose();

@@ -4,8 +4,6 @@ using BayesPfl.Engine.Model.Head;
 using BayesPfl.Engine.Text;
 using BayesPfl.Engine.Training;
 using BayesPfl.Tests.Infra;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace BayesPfl.Tests.Precision;
 
@@ -25,7 +23,7 @@ public sealed class TinyDetectorFiles : IDisposable
         using (var cpu = new CpuBackend())
         using (var parameters = HeadParameters.Initialize(cpu, head, seed: 12))
             parameters.SaveHeadFile(HeadPath, TrainingStage.Two);
-        Images = [WritePng("a.png", 50, 40, 1), WritePng("b.png", 61, 47, 2), WritePng("c.png", 33, 70, 3)];
+        Images = TestImages.WriteThree(Dir);
     }
 
     public static ClipConfig Config => RandomClip.Tiny;
@@ -47,18 +45,6 @@ public sealed class TinyDetectorFiles : IDisposable
         var values = new float[n * 3 * size * size];
         new GaussianNoise(seed).Fill(values);
         return values;
-    }
-
-    private string WritePng(string name, int w, int h, int seed)
-    {
-        var rng = new Random(seed);
-        using var img = new Image<Rgb24>(w, h);
-        for (var y = 0; y < h; y++)
-            for (var x = 0; x < w; x++)
-                img[x, y] = new Rgb24((byte)rng.Next(256), (byte)(x * 255 / w), (byte)(y * 255 / h));
-        var path = Path.Combine(Dir, name);
-        img.SaveAsPng(path);
-        return path;
     }
 
     public void Dispose() => Directory.Delete(Dir, recursive: true);
