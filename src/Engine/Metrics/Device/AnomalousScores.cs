@@ -45,13 +45,13 @@ internal sealed record AnomalousScores(ulong[] Packed, float Min, float Max)
     {
         var parts = Math.Max(1, Math.Min(threads, a.Length / 4096));
         var bounds = Enumerable.Range(0, parts + 1).Select(p => (int)((long)a.Length * p / parts)).ToArray();
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, p => a.AsSpan(bounds[p], bounds[p + 1] - bounds[p]).Sort());
+        Parallelism.For(0, parts, threads, p => a.AsSpan(bounds[p], bounds[p + 1] - bounds[p]).Sort());
         if (parts == 1) return;
         var (src, dst) = (a, GC.AllocateUninitializedArray<ulong>(a.Length));
         while (bounds.Length > 2)
         {
             var runs = bounds.Length - 1;
-            Parallel.For(0, (runs + 1) / 2, new ParallelOptions { MaxDegreeOfParallelism = threads }, q =>
+            Parallelism.For(0, (runs + 1) / 2, threads, q =>
             {
                 int lo = bounds[2 * q], mid = bounds[Math.Min(2 * q + 1, runs)], hi = bounds[Math.Min(2 * q + 2, runs)];
                 Merge(src.AsSpan(lo, mid - lo), src.AsSpan(mid, hi - mid), dst.AsSpan(lo, hi - lo));
