@@ -31,7 +31,7 @@ public sealed partial class CudaBackend
     /// <summary>Warps (one score row each) per block of attention_softmax_forward_bf16.</summary>
     private const int AttentionSoftmaxWarps = 4;
 
-    private Tensor? attentionScores, attentionProbs;
+    private readonly Scratch attentionScores, attentionProbs;
 
     /// <summary>
     /// Upper bound on the bf16 attention scratch (bytes). Work is split into chunks of whole (batch, head) pairs,
@@ -42,7 +42,7 @@ public sealed partial class CudaBackend
     internal long AttentionScratchBytes { get; set; } = DefaultAttentionScratchBytes;
 
     /// <summary>Bytes of bf16 attention scratch held now (for tests of the cap).</summary>
-    internal long AttentionScratchAllocatedBytes => (attentionScores?.Bytes ?? 0) + (attentionProbs?.Bytes ?? 0);
+    internal long AttentionScratchAllocatedBytes => attentionScores.Bytes + attentionProbs.Bytes;
 
     private void AttentionBf16(Tensor o, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionReference.Dims n, bool causal, float scale)
     {
@@ -150,21 +150,6 @@ public sealed partial class CudaBackend
         Dev(t) + (((long)b * tokens + token) * n.Width + (long)h * n.HeadDim) * t.DType.Size();
 
     /// <summary>The S (fp32) and P (bf16) scratch for <paramref name="scores"/> scores, grown on demand.</summary>
-    private (DevicePtr S, DevicePtr P) AttentionScratch(long scores)
-    {
-        if (attentionScores is null || attentionScores.Length < scores)
-        {
-            DisposeAttentionScratch();
-            attentionScores = Allocate(new Shape(checked((int)scores)), "attention bf16 scores");
-            attentionProbs = Allocate(new Shape(checked((int)scores)), "attention bf16 probabilities", DType.BF16);
-        }
-        return (Dev(attentionScores), Dev(attentionProbs!));
-    }
-
-    private void DisposeAttentionScratch()
-    {
-        attentionScores?.Dispose();
-        attentionProbs?.Dispose();
-        attentionScores = attentionProbs = null;
-    }
+    private (DevicePtr S, DevicePtr P) AttentionScratch(long scores) =>
+        (Dev(attentionScores.AtLeast(scores)), Dev(attentionProbs.AtLeast(scores)));
 }

@@ -6,8 +6,7 @@ namespace BayesPfl.Engine.Backends.Cuda;
 // the host with Bf16 (the same rounding as the CPU reference and the cast kernel); device conversions run cast.cu.
 public sealed partial class CudaBackend
 {
-    /// <summary>x rounded to bf16 for a Linear with BF16 weights and an F32 x; grows to the largest x seen.</summary>
-    private Tensor? bf16Input;
+    private readonly Scratch bf16Input;
 
     public void Cast(Tensor dst, Tensor src)
     {
@@ -34,13 +33,7 @@ public sealed partial class CudaBackend
     private Tensor Bf16Operand(Tensor x)
     {
         if (x.DType == DType.BF16) return x;
-        if (bf16Input is null || bf16Input.Length < x.Length)
-        {
-            bf16Input?.Dispose();
-            bf16Input = null;  // a failed allocation must not leave a disposed scratch behind
-            bf16Input = Allocate(new Shape(checked((int)Math.Max(1, x.Length))), "linear bf16 input", DType.BF16);
-        }
-        var view = bf16Input.View(0, x.Shape, $"bf16({x.Name})");
+        var view = bf16Input.AtLeast(x.Length).View(0, x.Shape, $"bf16({x.Name})");
         Cast(view, x);
         return view;
     }

@@ -20,6 +20,9 @@ public sealed partial class CudaBackend : IBackend
     {
         Gpu = gpu;
         this.ownsGpu = ownsGpu;
+        bf16Input = Scratch.Bf16LinearInput(this);
+        attentionScores = Scratch.AttentionScores(this);
+        attentionProbs = Scratch.AttentionProbabilities(this);
     }
 
     public IGpu Gpu { get; }
@@ -57,8 +60,9 @@ public sealed partial class CudaBackend : IBackend
     public void Dispose()
     {
         segPartials?.Dispose();
-        bf16Input?.Dispose();
-        DisposeAttentionScratch();
+        bf16Input.Dispose();
+        attentionScores.Dispose();
+        attentionProbs.Dispose();
         args.Dispose();
         if (ownsGpu) Gpu.Dispose();
     }

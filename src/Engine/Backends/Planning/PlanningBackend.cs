@@ -15,7 +15,14 @@ namespace BayesPfl.Engine.Backends.Planning;
 public sealed class PlanningBackend : IBackend
 {
     private readonly Dictionary<string, long> byName = new(StringComparer.Ordinal);
-    private Tensor? bf16Input, attentionScores, attentionProbs;
+    private readonly Scratch bf16Input, attentionScores, attentionProbs;
+
+    public PlanningBackend()
+    {
+        bf16Input = Scratch.Bf16LinearInput(this);
+        attentionScores = Scratch.AttentionScores(this);
+        attentionProbs = Scratch.AttentionProbabilities(this);
+    }
 
     public string Name => "plan";
 
@@ -56,9 +63,7 @@ public sealed class PlanningBackend : IBackend
     /// </summary>
     public void Linear(Tensor y, Tensor x, Tensor w, Tensor? bias)
     {
-        if (w.DType != DType.BF16 || x.DType == DType.BF16 || bf16Input?.Length >= x.Length) return;
-        bf16Input?.Dispose();
-        bf16Input = Allocate(new Shape(checked((int)Math.Max(1, x.Length))), "linear bf16 input", DType.BF16);
+        if (w.DType == DType.BF16 && x.DType != DType.BF16) bf16Input.AtLeast(x.Length);
     }
 
     public void LinearBackwardInput(Tensor dx, Tensor dy, Tensor w) { }
@@ -88,11 +93,8 @@ public sealed class PlanningBackend : IBackend
         AttentionReference.Dims n = new(q.Shape[0], q.Shape[1], k.Shape[1], heads, q.Shape[2] / heads);
         if (n.Batch == 0 || n.Nq == 0) return;
         var scores = CudaBackend.AttentionBf16ScratchScores(n);
-        if (attentionScores?.Length >= scores) return;
-        attentionScores?.Dispose();
-        attentionProbs?.Dispose();
-        attentionScores = Allocate(new Shape(checked((int)scores)), "attention bf16 scores");
-        attentionProbs = Allocate(new Shape(checked((int)scores)), "attention bf16 probabilities", DType.BF16);
+        attentionScores.AtLeast(scores);
+        attentionProbs.AtLeast(scores);
     }
 
     public void AttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor dout, Tensor q, Tensor k, Tensor v, Tensor o, Tensor lse, int heads, bool causal, float scale) { }
@@ -115,9 +117,9 @@ public sealed class PlanningBackend : IBackend
 
     public void Dispose()
     {
-        bf16Input?.Dispose();
-        attentionScores?.Dispose();
-        attentionProbs?.Dispose();
+        bf16Input.Dispose();
+        attentionScores.Dispose();
+        attentionProbs.Dispose();
     }
 
     private sealed class PlanTensor(PlanningBackend plan, string name, Shape shape, DType dtype, bool owner) : Tensor(name, shape, dtype)
