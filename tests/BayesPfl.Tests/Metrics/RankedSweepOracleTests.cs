@@ -22,10 +22,11 @@ public class RankedSweepOracleTests
         var masks = OracleData.Split(OracleData.Bytes(f, "masks"), h * w);
         using var backend = TestBackends.Emulated();
         var gpu = PixelMetrics.Compute(maps, masks, h, w, backend.Gpu, specAupro: true);
+        var what = $"levels={levels} {images}x{h}x{w} seed={OracleData.Seed(f)}";
         // Tolerances of AuproTests.MatchesNumPyDefinitions (same reassociation argument).
-        Assert.True(Math.Abs(gpu.Aupro - OracleData.Scalar(f, "mvtec")) <= 1e-12, $"MVTec AUPRO {gpu.Aupro:R} vs {OracleData.Scalar(f, "mvtec"):R}");
+        Assert.True(Math.Abs(gpu.Aupro - OracleData.Scalar(f, "mvtec")) <= 1e-12, $"{what}: MVTec AUPRO {gpu.Aupro:R} vs {OracleData.Scalar(f, "mvtec"):R}");
         var spec = OracleData.Scalar(f, "spec");
-        Assert.True(double.IsNaN(spec) ? double.IsNaN(gpu.AuproSpec) : Math.Abs(gpu.AuproSpec - spec) <= 1e-12, $"spec AUPRO {gpu.AuproSpec:R} vs {spec:R}");
+        Assert.True(double.IsNaN(spec) ? double.IsNaN(gpu.AuproSpec) : Math.Abs(gpu.AuproSpec - spec) <= 1e-12, $"{what}: spec AUPRO {gpu.AuproSpec:R} vs {spec:R}");
     }
 
     [Theory]
