@@ -68,6 +68,9 @@ public class AttentionBf16Tests
         // j order): l differs by a few fp32 ulps, so p = e/l too, and its bf16 rounding can only flip (by one
         // ulp; P >= 0, so bf16 bit patterns are ordered) when p lies within those few ulps of a rounding
         // boundary: about 2^-16·few per element, so flips must be rare. Masked keys must be exactly 0.
+        // Measured over 20 seeds each of the 197- and 257-key cases: 3.6e-5 flips per element (1.3e-5 causal). At
+        // n = 98 one flip is then ~1 run in 300 and two ~6e-6, so at least 2 are allowed (three: ~7e-9); a kernel
+        // that truncated instead of rounding would flip about half of the elements.
         var flips = 0;
         for (var i = 0; i < n; i++)
         {
@@ -77,7 +80,7 @@ public class AttentionBf16Tests
             Assert.True(expected != 0 || p[i] == 0, $"p[{i}] (seed {Seed}): masked or underflowed key got 0x{p[i]:x4}");
             if (p[i] != expected) flips++;
         }
-        Assert.True(flips <= Math.Max(1, n / 100), $"{flips}/{n} probabilities differ by one bf16 ulp (seed {Seed})");
+        Assert.True(flips <= Math.Max(2, n / 100), $"{flips}/{n} probabilities differ by one bf16 ulp (seed {Seed})");
         // lse = m + log l with the same m (a max is order-free) and l a few ulps apart: 1e-6 absolute from log l,
         // plus one rounding of |lse| ≈ 12500 (ulp 2^-10 ≈ 1e-7 relative).
         TensorAssert.Close($"lse (seed {Seed})", lse, expectedLse, 1e-6, 2.4e-7);
@@ -101,8 +104,9 @@ public class AttentionBf16Tests
     public void EmulatedMatchesReference(int batch, int nq, int nk, int heads, int dim, bool causal)
     {
         using var gpu = TestBackends.Emulated();
-        // Observed: no flip at these sizes, |Δo| <= 1.2e-7 (fp32 order only).
-        Compare(gpu, new(batch, nq, nk, heads, dim), causal, causal ? 0.125f : 0.3f, Seed, maxNmse: 1e-8);
+        // Observed: |Δo| <= 1.2e-7 (fp32 order only) except for a rare flip: 2 of 200 seeds over these cases had one
+        // (flipped row), i.e. ~1e-3 per case; two in one case ~5e-7, three ~2e-10. So up to 2 flipped rows.
+        Compare(gpu, new(batch, nq, nk, heads, dim), causal, causal ? 0.125f : 0.3f, Seed, maxFlippedRows: 2);
     }
 
     public static TheoryData<string, int, int, int, int, int, bool, float> ModelCases => new()
@@ -125,10 +129,14 @@ public class AttentionBf16Tests
 
     /// <summary>
     /// CUDA bf16 attention against the CPU bf16 reference on the same bf16 inputs; then a bitwise rerun. The
-    /// element bound allows the worst case (every P off by one ulp); <paramref name="maxNmse"/> says flips are rare:
-    /// P left unrounded or truncated would give an NMSE of ~2e-6 or more (see Bf16IsFp32WithRoundedProbabilities).
+    /// element bound allows the worst case (every P off by one ulp); <paramref name="maxNmse"/> or
+    /// <paramref name="maxFlippedRows"/> say flips are rare: P left unrounded or truncated would give an NMSE of
+    /// ~2e-6 or more (see Bf16IsFp32WithRoundedProbabilities) and move almost every (query, head) row of o by
+    /// ~2^-9·|o|. The NMSE suits large shapes only: at the emulator's small ones a single legitimate flip of a
+    /// large p reaches ~4e-7 (seed 193 of (1, 7, 33, 2, 8)), so there the rows that moved are counted instead.
     /// </summary>
-    private static void Compare(CudaBackend gpu, AttentionReference.Dims n, bool causal, float scale, int seed, double maxNmse)
+    private static void Compare(CudaBackend gpu, AttentionReference.Dims n, bool causal, float scale, int seed,
+        double maxNmse = double.PositiveInfinity, int maxFlippedRows = int.MaxValue)
     {
         using var cpu = TestBackends.Cpu();
         var data = Inputs(n, seed);
@@ -141,6 +149,10 @@ public class AttentionBf16Tests
         TensorAssert.Close($"lse (seed {seed})", lse, refLse, 1e-5, 1e-6);
         // P may flip by one bf16 ulp (see the softmax test), plus fp32 summation order of P·v over <= 1370 keys.
         TensorAssert.Close($"o (seed {seed})", o, refO, OneUlpOfP + 1e-5, 0, maxNmse);
+        // A row moved by more than 8x the largest fp32-order difference observed (1.2e-7) had a P flip in it.
+        var rows = n.Batch * n.Nq * n.Heads;
+        var flipped = Enumerable.Range(0, rows).Count(r => Enumerable.Range(r * n.HeadDim, n.HeadDim).Any(i => Math.Abs(o[i] - refO[i]) > 1e-6));
+        Assert.True(flipped <= maxFlippedRows, $"o (seed {seed}): {flipped} of {rows} (query, head) rows differ by more than fp32 rounding");
         var (again, againLse) = Run(gpu, DType.BF16, data, n, causal, scale);
         TensorAssert.BitwiseEqual($"o rerun (seed {seed})", again, o);
         TensorAssert.BitwiseEqual($"lse rerun (seed {seed})", againLse, lse);
