@@ -21,14 +21,19 @@ public class SeedSpreadTests
     // K seeds per side. Each seed is a whole fresh detector (new context AND image-agnostic samples).
     private const int K = 12;
 
+    // The oracle's torch seed is fixed like the engine's seeds (1000 + k): the bounds below are ~3.5-4.5 sigma of
+    // two independent 12-draw samples, so a fresh oracle seed every run would fail ~1 run in 2000 by chance alone
+    // (estimated: the sum of the four tails). The test's meaning is the comparison of the two spreads, which fixed
+    // draws keep. This seed gives map-spread ratio 0.818, p_img ratio 1.61, geometric mean 1.15, RMS z 0.87.
+    private const int OracleSeed = 20261129;
+
     [Fact]
     public void EngineSpreadOverSeedsMatchesOracle()
     {
         var image = WritePng(Repo.TempDir("seed-spread"));
         var category = PipelineOracleFixture.Category;
         var ids = ClipTokenizer.Default.Tokenize(ClassNames.Prompt(category));
-        var seed = Random.Shared.Next(1, int.MaxValue);
-        using var oracle = Oracle.Run("pipeline_oracle.py", seed, "--images", image, "--ids", string.Join(",", ids),
+        using var oracle = Oracle.Run("pipeline_oracle.py", OracleSeed, "--images", image, "--ids", string.Join(",", ids),
             "--topk", TopKMean.DefaultK(category).ToString(), "--spread-seeds", K.ToString());
         var oracleMaps = oracle.ReadFloats("spread.maps");
         var oracleP = oracle.ReadFloats("spread.p_img").Select(v => (double)v).ToArray();
@@ -52,7 +57,7 @@ public class SeedSpreadTests
         // Mean maps: per-pixel Welch z of the difference of the two K-sample means; RMS over pixels.
         var zRms = Math.Sqrt(Enumerable.Range(0, pixels)
             .Select(i => Square(eMean[i] - oMean[i]) / ((Square(eStd[i]) + Square(oStd[i])) / K)).Average());
-        var report = $"oracle --seed {seed}; map spread engine {eSpread:g4} oracle {oSpread:g4} (ratio {eSpread / oSpread:g3}); " +
+        var report = $"oracle --seed {OracleSeed}; map spread engine {eSpread:g4} oracle {oSpread:g4} (ratio {eSpread / oSpread:g3}); " +
                      $"p_img std engine {ePStd:g4} oracle {oPStd:g4} (ratio {ePStd / oPStd:g3}); mean-map RMS z {zRms:g3}";
         TestContext.Current.TestOutputHelper?.WriteLine(report);
 
