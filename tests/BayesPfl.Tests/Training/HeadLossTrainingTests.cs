@@ -215,14 +215,23 @@ public class HeadLossTrainingTests(HeadLossOracle fx) : IClassFixture<HeadLossOr
     /// of the tensor's own scale. The bound is therefore relative to the tensor's largest entry: measured
     /// errors over several seeds are ≤ 9.2e-7·max (CPU and emulated alike), so 2e-5·max leaves a 20x margin
     /// while a wrong term (a missing residual, a transposed product, a lost temperature factor) is off by
-    /// ≥ 1e-2·max. The 2e-7 floor is for fuse.compress.bias, exactly zero in exact arithmetic (softmax is
-    /// shift-invariant) but a float32 sum of cancelling terms (≤ 3.4e-8 measured).
+    /// ≥ 1e-2·max. fuse.compress.bias is exactly zero in exact arithmetic (softmax is shift-invariant), so its own
+    /// largest entry is rounding noise of the oracle (~1e-15); the engine's is a float32 sum of the cancelling
+    /// compress-logit gradients, whose size fuse.compress.weight's gradient (Σ dlogit·h, h = O(1)) carries: measured
+    /// |bias grad| ≤ 3.6e-7·max|weight grad| over 150 seeds (CPU and emulated), so the weight's scale is used.
+    /// (A fixed floor of 2e-7 failed 1 seed in 150: seed 2, 9.5e-7 with a weight gradient of 4.5.)
+    /// A one-entry gradient (the temperatures) is itself one sum of terms that may cancel: its largest entry is no
+    /// scale when it happens to be small (|d temperature_image| ≥ 6.5e-4, median 0.34 over 150 seeds), while the
+    /// float32 error follows the terms: measured ≤ 1.3e-6 absolute (p99 6.5e-7), so those get a floor of 1e-5
+    /// (the 2e-7 of the other tensors would fail an estimated ~1 seed in 1000, where |g| ~ 1e-3 met an error of 1e-7..3e-7).
     /// </summary>
     private void ExpectGradient(IBackend be, string name, Tensor actual)
     {
         var want = fx.D(name);
-        var scale = want.Max(Math.Abs);
-        TensorAssert.Close($"{be.Name} {name} ({fx.Case})", ToDouble(Get(be, actual)), want, atol: 2e-5 * scale + 2e-7, rtol: 1e-4);
+        var scale = name.EndsWith(".fuse.compress.bias", StringComparison.Ordinal)
+            ? fx.D(name[..^"bias".Length] + "weight").Max(Math.Abs)
+            : want.Max(Math.Abs);
+        TensorAssert.Close($"{be.Name} {name} ({fx.Case})", ToDouble(Get(be, actual)), want, atol: 2e-5 * scale + (want.Length == 1 ? 1e-5 : 2e-7), rtol: 1e-4);
     }
 
     private void Expect(IBackend be, string name, double[] actual, double atol, double rtol) =>
