@@ -55,8 +55,11 @@ public sealed record Unary(
         (b, y, x) => b.Softmax(y, x), (b, dx, dy, y) => b.SoftmaxBackward(dx, dy, y),
         (y, x, rows, c) => RowReference.Softmax<double>(y, x, rows, c), (dx, dy, y, rows, c) => RowReference.SoftmaxBackward<double>(dx, dy, y, rows, c),
         // Row sums over C ≤ 77 (and 773 on the emulator) in different orders: relative error ~ sqrt(C)·2^-24 ≈ 2e-6.
-        // The backward subtracts Σdy·y (magnitude ≤ 3) from dy: absolute error ~ 1e-6 before scaling by y ≤ 1.
-        1e-7, 1e-5, 2e-6, 1e-5, 4f);
+        // The backward subtracts Σdy·y (magnitude ≤ 3) from dy: absolute error ~ 1e-6 before scaling by y ≤ 1, on
+        // both sides (the oracle is float32 too), and where y ≈ 1 the difference dx = y(dy − Σ) cancels, so rtol
+        // cannot help. Measured against ops_basic.py over 1500 seeds with 2e-6: median 0.05, p99 0.37, p99.9 0.53,
+        // max 0.67 of the bound, a tail reaching 1 in ~1e-5 of runs; 4e-6 halves that (a wrong term is off by O(0.1)).
+        1e-7, 1e-5, 4e-6, 1e-5, 4f);
 
     public static readonly Unary[] All = [GeluErf, GeluQuick, Softplus, Tanh, Softmax];
 }
