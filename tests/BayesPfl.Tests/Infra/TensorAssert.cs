@@ -48,21 +48,21 @@ public static class TensorAssert
         }
         var nmse = norm > 0 ? se / norm : se;
         var summary = $"{name}: {bad}/{actual.Length} out of tolerance (atol {atol:G3}, rtol {rtol:G3}); max abs {maxAbs:G3} at [{worst}], max rel {maxRel:G3}, nmse {nmse:G3}";
-        Assert.True(bad == 0, summary + "\n" + first);
-        Assert.True(nmse <= maxNmse, $"{summary}; nmse above {maxNmse:G3}");
+        if (bad != 0) Assert.Fail(summary + Oracle.Replay() + "\n" + first);
+        if (!(nmse <= maxNmse)) Assert.Fail($"{summary}; nmse above {maxNmse:G3}{Oracle.Replay()}");
     }
 
     public static void AllFinite(string name, ReadOnlySpan<float> values)
     {
         for (var i = 0; i < values.Length; i++)
-            Assert.True(float.IsFinite(values[i]), $"{name}: non-finite value {values[i]} at [{i}]");
+            if (!float.IsFinite(values[i])) Assert.Fail($"{name}: non-finite value {values[i]} at [{i}]{Oracle.Replay()}");
     }
 
     public static void BitwiseEqual(string name, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         Assert.True(a.Length == b.Length, $"{name}: length {a.Length} != {b.Length}");
         for (var i = 0; i < a.Length; i++)
-            Assert.True(BitConverter.SingleToInt32Bits(a[i]) == BitConverter.SingleToInt32Bits(b[i]),
-                $"{name}: rerun differs at [{i}]: {a[i]:G9} vs {b[i]:G9}");
+            if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i]))
+                Assert.Fail($"{name}: rerun differs at [{i}]: {a[i]:G9} vs {b[i]:G9}{Oracle.Replay()}");
     }
 }
