@@ -33,11 +33,15 @@ public class TrainStepOracleTests(TrainOracleCase oracle, ITestOutputHelper outp
             var want = oracle.Grad0(name);
             // Gradients pass the text tower backward and the flows (float32 chains of ~20 ops): relative to the
             // tensor's largest entry, float32 rounding accumulates to a few 1e-6 (measured ≤ 3.4e-6 on the CPU,
-            // ≤ 6.8e-7 emulated); 2e-5 of the largest entry keeps a margin of ~6.
+            // ≤ 6.8e-7 emulated); 2e-5 of the largest entry keeps a margin of ~6. A one-entry gradient (the
+            // temperatures) is one sum of terms that can cancel, so its own size is no scale: over 20 oracle seeds
+            // |d temperature_image| went down to 7.5e-3 (median 0.19) while its error reached 8.3e-7 absolute
+            // (the relative bound alone then fails where |g| < err / 1.2e-4 ~ 2e-3: roughly 1 run in 100); a floor
+            // of 1e-5 covers the terms' rounding (12x the largest error) and is still far below a wrong term.
             var scale = Math.Max(1e-12, want.Max(x => Math.Abs((double)x)));
             var worst = grad.Zip(want, (a, b) => Math.Abs((double)a - b)).Max();
             output.WriteLine($"{backendName} grad {name}: max |err| {worst:E2} = {worst / scale:E2} of max |grad| {scale:E2}");
-            TensorAssert.Close($"grad {name}", grad, want, 2e-5 * scale, 1e-4);
+            TensorAssert.Close($"grad {name}", grad, want, 2e-5 * scale + (want.Length == 1 ? 1e-5 : 0), 1e-4);
         }
     }
 
