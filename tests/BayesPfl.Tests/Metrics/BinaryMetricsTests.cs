@@ -39,10 +39,11 @@ public class BinaryMetricsTests
         else Assert.True(double.IsNaN(m.Auroc), $"{what}: AUROC of one class must be NaN, got {m.Auroc}");
         Assert.True(Math.Abs(m.AveragePrecision - OracleData.Scalar(f, "ap")) <= SumTol, $"{what}: AP {m.AveragePrecision:R} vs {OracleData.Scalar(f, "ap"):R}");
         // F1 is evaluated with NumPy's operations in NumPy's order at the same (tp, fp) point: bitwise equal.
-        Assert.Equal(OracleData.Scalar(f, "f1"), m.F1Max);
-        Assert.Equal(f.ReadFloats("f1_threshold")[0], m.F1Threshold);
-        // IoU: one division of the same integers.
-        Assert.Equal(OracleData.Scalar(f, "iou"), m.IouAtF1, 15);
+        Assert.True(OracleData.Scalar(f, "f1") == m.F1Max, $"{what}: F1 {m.F1Max:R} vs {OracleData.Scalar(f, "f1"):R}");
+        Assert.True(f.ReadFloats("f1_threshold")[0] == m.F1Threshold, $"{what}: F1 threshold {m.F1Threshold:R} vs {f.ReadFloats("f1_threshold")[0]:R}");
+        // IoU: one division of the same integers (1e-15 absolute, not xunit's rounding to 15 decimals, which two
+        // values 1e-17 apart can straddle).
+        Assert.True(Math.Abs(OracleData.Scalar(f, "iou") - m.IouAtF1) <= 1e-15, $"{what}: IoU {m.IouAtF1:R} vs {OracleData.Scalar(f, "iou"):R}");
     }
 
     [Fact]
@@ -97,7 +98,8 @@ public class BinaryMetricsPropertyTests
     public void AurocIsTheMannWhitneyStatistic()
     {
         // AUROC = P(s+ > s-) + P(s+ = s-)/2 exactly, for any scores: negatives, infinities, heavy ties.
-        var rng = new Random(Random.Shared.Next());
+        var seed = Random.Shared.Next();
+        var rng = new Random(seed);
         float[] specials = [float.NegativeInfinity, float.PositiveInfinity, -0f, 0f, float.MaxValue, -float.Epsilon, 1e-30f];
         for (var round = 0; round < 20; round++)
         {
@@ -117,7 +119,8 @@ public class BinaryMetricsPropertyTests
                     if (labels[j] == 0) wins2 += scores[i] > scores[j] ? 2 : scores[i] == scores[j] ? 1 : 0;
             }
             // Both are one rounding of the same rational number: identical doubles.
-            Assert.Equal(wins2 / (2.0 * p * q), BinaryMetrics.Compute(scores, labels).Auroc);
+            var auroc = BinaryMetrics.Compute(scores, labels).Auroc;
+            Assert.True(wins2 / (2.0 * p * q) == auroc, $"seed {seed} round {round}: AUROC {auroc:R}, Mann-Whitney {wins2 / (2.0 * p * q):R}");
         }
     }
 }

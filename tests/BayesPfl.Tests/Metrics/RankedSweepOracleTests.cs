@@ -37,9 +37,10 @@ public class RankedSweepOracleTests
         using var f = Oracle.Run("metrics_oracle.py", "--case", "binary", "--kind", kind, "--n", n.ToString(), "--eps", BinaryMetrics.PixelEps.ToString("R"));
         using var backend = TestBackends.Emulated();
         var m = PixelMetrics.Compute([f.ReadFloats("scores")], [OracleData.Bytes(f, "labels")], 1, n, backend.Gpu).Binary;
+        var what = $"{kind} n={n} seed={OracleData.Seed(f)}";
         // BinaryMetricsTests.SumTol: same sums, another order.
-        Assert.True(Math.Abs(m.Auroc - OracleData.Scalar(f, "auroc")) <= 1e-12, $"AUROC {m.Auroc:R} vs {OracleData.Scalar(f, "auroc"):R}");
-        Assert.True(Math.Abs(m.AveragePrecision - OracleData.Scalar(f, "ap")) <= 1e-12, $"AP {m.AveragePrecision:R} vs {OracleData.Scalar(f, "ap"):R}");
-        Assert.True(Math.Abs(m.F1Max - OracleData.Scalar(f, "f1")) <= 1e-12, $"F1 {m.F1Max:R} vs {OracleData.Scalar(f, "f1"):R}");
+        Assert.True(Math.Abs(m.Auroc - OracleData.Scalar(f, "auroc")) <= 1e-12, $"{what}: AUROC {m.Auroc:R} vs {OracleData.Scalar(f, "auroc"):R}");
+        Assert.True(Math.Abs(m.AveragePrecision - OracleData.Scalar(f, "ap")) <= 1e-12, $"{what}: AP {m.AveragePrecision:R} vs {OracleData.Scalar(f, "ap"):R}");
+        Assert.True(Math.Abs(m.F1Max - OracleData.Scalar(f, "f1")) <= 1e-12, $"{what}: F1 {m.F1Max:R} vs {OracleData.Scalar(f, "f1"):R}");
     }
 }
