@@ -31,6 +31,8 @@ internal static unsafe class Errors
 
     public static Status StatusOf(Exception e) => e switch
     {
+        // The engine wraps a file it cannot open in an error naming the file; the cause decides the status.
+        InvalidDataException { InnerException: (IOException and not EndOfStreamException) or UnauthorizedAccessException } => Status.Io,
         ArgumentException or ObjectDisposedException => Status.InvalidArgument,
         CudaUnavailableException or CudaException or KernelCompileException or DllNotFoundException => Status.Device,
         InvalidDataException or ClipMismatchException or KeyNotFoundException or JsonException or EndOfStreamException => Status.Format,

@@ -117,7 +117,7 @@ int bpfl_detect_rgb8(bpfl_detector* detector, const uint8_t* rgb, int width, int
 
 /*
  * Reads only the header of an image file: its size in pixels (to size map_at_image_size for bpfl_detect_file).
- * Unknown formats, empty, truncated and oversized images are BPFL_ERR_FORMAT, a missing file BPFL_ERR_IO.
+ * Unknown formats, empty and oversized images are BPFL_ERR_FORMAT, a missing file BPFL_ERR_IO.
  */
 int bpfl_image_file_size(const char* image_path, int* width, int* height);
 
