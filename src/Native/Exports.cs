@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using BayesPfl.Engine.Data.Images;
 using BayesPfl.Engine.Detection;
 using BayesPfl.Host;
@@ -12,11 +13,11 @@ namespace BayesPfl.Native;
 /// </summary>
 internal static unsafe class Exports
 {
-    /// <summary>Must equal BPFL_VERSION in the header (a test checks it).</summary>
-    public const string Version = "0.1.0";
-
-    // NUL-terminated; u8 literals live in the image's read-only data, so the pointer stays valid and fixed.
+    // Must equal BPFL_VERSION in the header (a test checks it). NUL-terminated; u8 literals live in the image's
+    // read-only data, so the pointer stays valid and fixed.
     private static ReadOnlySpan<byte> VersionUtf8 => "0.1.0\0"u8;
+
+    public static string Version => Encoding.UTF8.GetString(VersionUtf8[..^1]);
 
     [UnmanagedCallersOnly(EntryPoint = "bpfl_version")]
     public static byte* BpflVersion() => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(VersionUtf8));
