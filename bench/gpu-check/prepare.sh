@@ -24,22 +24,13 @@ mkdir -p "$bundle/native"
 boost=$(ldd "$root/tests/KernelEmu/build/libkernelemu.so" | awk '/libboost_context/ {print $3}')
 [ -n "$boost" ] && cp -L "$boost" "$bundle/native/"
 
-# The C ABI (src/Native): libbayespfl.so, the bayespfl_detect example linked to it through $ORIGIN, and a tiny random
-# model with three images to run it on (the demo's files: `bayespfl demo --size tiny` writes them in seconds).
+# The C ABI (src/Native): libbayespfl.so and the bayespfl_detect example, linked to it through $ORIGIN
+# (native-abi.sh runs them; its tiny model is written there, 14 MB of random floats that xz cannot shrink).
 capi="$bundle/capi"
 dotnet publish "$root/src/Native" -c Release -o "$capi" -nologo -v q
 rm -f "$capi"/*.dbg "$capi"/*.pdb
 cc -std=c99 -O2 -Wall -Wextra -Werror -I "$root/src/Native/include" "$root/examples/c/bayespfl_detect.c" \
     -L "$capi" -lbayespfl -Wl,-rpath,'$ORIGIN' -o "$capi/bayespfl_detect"
-demo=$(mktemp -d)
-"$bundle/cli/bayespfl" demo --size tiny --out "$demo" --device cpu > "$demo.log" 2>&1 ||
-    { echo "error: bayespfl demo --size tiny failed (log: $demo.log)" >&2; exit 1; }
-mkdir -p "$capi/model"
-cp "$demo/clip-random.safetensors" "$demo/init.head.safetensors" "$capi/model/"
-find "$demo/data" -path '*/test/*' -name '*.png' | sort | head -n 3 | while read -r f; do
-    cp "$f" "$capi/model/$(basename "$(dirname "$f")")-$(basename "$f")"
-done
-rm -rf "$demo" "$demo.log"
 
 git -C "$root" rev-parse HEAD > "$bundle/COMMIT"
 git -C "$root" status --porcelain --untracked-files=no | grep -q . && echo dirty >> "$bundle/COMMIT"

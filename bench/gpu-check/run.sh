@@ -55,10 +55,8 @@ rm -f "$OUT/tests.xml"
 budget() { local t=$(( $(left) - $1 )); echo $(( t > 30 ? t : 30 )); }
 step tests "$(budget 165)" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \
     "${filter[@]}" -xml "$OUT/tests.xml"
-# The C ABI: libbayespfl.so (NativeAOT) on the GPU through the C example, tiny random model, first call (NVRTC
-# compiles the kernels) apart from the warm ms/image. Without a device it exits 4 (BPFL_ERR_DEVICE), saying why.
-capi="$bundle/capi"
-step native-abi 45 bash -c 'cd "$1" && ./bayespfl_detect --clip model/clip-random.safetensors --head model/init.head.safetensors --class object --device cuda model/*.png model/*.png' _ "$capi"
+# The C ABI: libbayespfl.so (NativeAOT) through the C example on CUDA (native-abi.sh).
+step native-abi 60 bash "$here/native-abi.sh" "$bundle"
 # Issue 6's bf16 mode: random ViT-L/14-336 at 518 px, fp32 then bf16 on the same inputs: ms/image by phase,
 # the bf16/fp32 time ratio and the largest anomaly-map and p_img differences.
 step precision-bench "$(budget 60)" "$bundle/cli/bayespfl" bench --real-size --images 4 --device cuda
