@@ -10,6 +10,10 @@ need_apt=()
 /usr/bin/python3 -c "import torch, sklearn, PIL, scipy" 2>/dev/null || need_apt+=(python3-torch python3-sklearn python3-pil python3-scipy)
 [ -e /usr/include/boost/context/detail/fcontext.hpp ] || need_apt+=(libboost-context-dev)
 command -v g++ >/dev/null || need_apt+=(g++)
+# The native tests publish libbayespfl.so with NativeAOT, which links with gcc when clang is absent and strips
+# with objcopy (zlib comes bundled with the ILCompiler), and compile the C example and header checks with cc/c++.
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v objcopy >/dev/null || need_apt+=(binutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

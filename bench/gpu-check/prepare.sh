@@ -24,6 +24,14 @@ mkdir -p "$bundle/native"
 boost=$(ldd "$root/tests/KernelEmu/build/libkernelemu.so" | awk '/libboost_context/ {print $3}')
 [ -n "$boost" ] && cp -L "$boost" "$bundle/native/"
 
+# The C ABI (src/Native): libbayespfl.so and the bayespfl_detect example, linked to it through $ORIGIN
+# (native-abi.sh runs them; its tiny model is written there, 14 MB of random floats that xz cannot shrink).
+capi="$bundle/capi"
+dotnet publish "$root/src/Native" -c Release -o "$capi" -nologo -v q
+rm -f "$capi"/*.dbg "$capi"/*.pdb
+cc -std=c99 -O2 -Wall -Wextra -Werror -I "$root/src/Native/include" "$root/examples/c/bayespfl_detect.c" \
+    -L "$capi" -lbayespfl -Wl,-rpath,'$ORIGIN' -o "$capi/bayespfl_detect"
+
 git -C "$root" rev-parse HEAD > "$bundle/COMMIT"
 git -C "$root" status --porcelain --untracked-files=no | grep -q . && echo dirty >> "$bundle/COMMIT"
 

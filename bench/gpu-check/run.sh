@@ -51,10 +51,12 @@ filter=(-method '*Gpu*' -method '*Cuda*' -method '*Device*'
     -method 'BayesPfl.Tests.Training.HeadLossTrainingTests.*' -method 'BayesPfl.Tests.Training.TrainStepOracleTests.*'
     -method- '*FakeDriver*' -method- '*CudaWithoutADevice*')
 rm -f "$OUT/tests.xml"
-# Correctness first: the tests get all but ~2 minutes, which the two benches below share.
+# Correctness first: the tests get all but ~3 minutes, which the C ABI run and the two benches below share.
 budget() { local t=$(( $(left) - $1 )); echo $(( t > 30 ? t : 30 )); }
-step tests "$(budget 120)" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \
+step tests "$(budget 165)" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -reporter verbose \
     "${filter[@]}" -xml "$OUT/tests.xml"
+# The C ABI: libbayespfl.so (NativeAOT) through the C example on CUDA (native-abi.sh).
+step native-abi 60 bash "$here/native-abi.sh" "$bundle"
 # Issue 6's bf16 mode: random ViT-L/14-336 at 518 px, fp32 then bf16 on the same inputs: ms/image by phase,
 # the bf16/fp32 time ratio and the largest anomaly-map and p_img differences.
 step precision-bench "$(budget 60)" "$bundle/cli/bayespfl" bench --real-size --images 4 --device cuda

@@ -129,23 +129,33 @@ public sealed class AnomalyDetector : IDisposable
 
     public AnomalyResult Detect(string imagePath, string className) => Detect([imagePath], className)[0];
 
-    /// <summary>Runs the images through the image tower as one batch and the head image by image, in order.</summary>
+    /// <summary>Decodes the files and runs <see cref="Detect(IReadOnlyList{Image8}, string)"/> on them.</summary>
     public IReadOnlyList<AnomalyResult> Detect(IReadOnlyList<string> paths, string className)
     {
         ArgumentNullException.ThrowIfNull(paths);
-        if (paths.Count == 0) return [];
-        var images = paths.Select(ImageFile.LoadRgb).ToArray();
+        return Detect(paths.Select(ImageFile.LoadRgb).ToArray(), className);
+    }
+
+    /// <summary>
+    /// Runs decoded images (the C ABI's pixels, or files) through the image tower as one batch and the head image by
+    /// image, in order, then post-processes each map (top-k score, blur, resize to the image); a result's Path is its
+    /// image's <see cref="Image8.Source"/>.
+    /// </summary>
+    public IReadOnlyList<AnomalyResult> Detect(IReadOnlyList<Image8> images, string className)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) return [];
         var raw = Run(images, className);
         var k = options.TopK ?? TopKMean.DefaultK(className);
         var s = ImageSize;
-        var results = new AnomalyResult[paths.Count];
-        for (var i = 0; i < paths.Count; i++)
+        var results = new AnomalyResult[images.Count];
+        for (var i = 0; i < images.Count; i++)
         {
             var (pImg, map) = raw[i];
             var blurred = new float[map.Length];
             GaussianBlur.Apply(map, blurred, s, s);
             var img = images[i];
-            results[i] = new AnomalyResult(paths[i], pImg, TopKMean.Compute(map, k), Math.Min(k, map.Length), s, map, blurred,
+            results[i] = new AnomalyResult(img.Source, pImg, TopKMean.Compute(map, k), Math.Min(k, map.Length), s, map, blurred,
                 img.Width, img.Height, MapResize.Bilinear(blurred, s, s, img.Height, img.Width));
         }
         return results;

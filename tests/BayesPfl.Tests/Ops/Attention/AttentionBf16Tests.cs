@@ -38,6 +38,9 @@ public class AttentionBf16Tests
         { 197, 197, 0, true },
         { 257, 257, 0, false },
         { 257, 3, 250, true },
+        { 1370, 2, 0, false },   // the vision rows
+        { 1536, 2, 1534, true }, // the longest rows the kernel keeps in registers
+        { 1537, 2, 1535, true }, // one key more: three passes over global memory
     };
 
     [Theory]
