@@ -59,8 +59,16 @@ step tests "$(budget 165)" "$bundle/tests/BayesPfl.Tests" -noColor -noLogo -repo
 step native-abi 60 bash "$here/native-abi.sh" "$bundle"
 # Issue 6's bf16 mode: random ViT-L/14-336 at 518 px, fp32 then bf16 on the same inputs: ms/image by phase,
 # the bf16/fp32 time ratio and the largest anomaly-map and p_img differences.
-step precision-bench "$(budget 60)" "$bundle/cli/bayespfl" bench --real-size --images 4 --device cuda
+# It keeps its random model (1.6 GB, outside $OUT so that it does not travel back) for native-abi-real below.
+real_model="$here/real-model"
+step precision-bench "$(budget 60)" "$bundle/cli/bayespfl" bench --real-size --images 4 --device cuda --keep "$real_model"
 # Issue 5's speed target: a stage-1 step at the real size (ViT-L/14 at 518, batch 32) against its own forward.
 step train-bench "$(budget 10)" "$bundle/cli/bayespfl" bench --training --real-size --batch 32 --images 3 --device cuda
+
+# With time left: the C ABI's latency at the real size (fp32, bf16) on the model the precision bench kept.
+if [ -f "$real_model/clip.safetensors" ] && [ "$(left)" -ge 40 ]; then
+    step native-abi-real "$(( $(left) - 5 ))" bash "$here/native-abi.sh" "$bundle" "$real_model/clip.safetensors" "$real_model/head.safetensors"
+fi
+rm -rf "$real_model"
 
 python3 "$here/summary.py" "$OUT" "$(( $(date +%s) - start ))"

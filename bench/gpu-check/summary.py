@@ -58,7 +58,7 @@ else:
     summary["note"] = "no tests.xml: the test step did not finish (see tests.log for the partial results)"
 
 # The benches' figures (tables and ratio lines) travel in the JSON too, so one file tells the whole story.
-summary["benches"] = {name: (read(name + ".log") or "").strip().splitlines()[-20:] for name in ("precision-bench", "train-bench")}
+summary["benches"] = {name: (read(name + ".log") or "").strip().splitlines()[-20:] for name in ("precision-bench", "train-bench", "native-abi", "native-abi-real")}
 
 ok = summary["tests"] is not None and summary["tests"]["all"]["fail"] == 0 and summary["tests"]["gpu"]["skip"] == 0 \
     and summary["tests"]["gpu"]["pass"] > 0

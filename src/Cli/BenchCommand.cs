@@ -38,23 +38,32 @@ internal static class BenchCommand
                           "runs seeded random weights (RandomClip and a fresh head, written to a scratch folder); --training zero weights",
         };
         var precision = CommonOptions.Precision(defaultValue: null, "; default: both, compared");
+        var keep = new Option<DirectoryInfo?>("--keep")
+        {
+            Description = "with --tiny or --real-size (inference): write the random clip.safetensors and head.safetensors into this folder " +
+                          "and keep them (e.g. for the C example, examples/c) instead of deleting a scratch copy",
+        };
         var batch = new Option<int>("--batch") { Description = "with --training: images per step", DefaultValueFactory = _ => 8 };
         var command = new Command("bench", "Measure inference throughput (images/s, ms per image by phase) against the CPU, or a training step against its forward")
         {
-            device, clip, head, tiny, images, training, realSize, batch, precision,
+            device, clip, head, tiny, images, training, realSize, batch, precision, keep,
         };
         command.SetAction(r =>
         {
             var dev = CommonOptions.ParseDevice(r.GetValue(device)!);
+            if (r.GetValue(keep) is not null && (r.GetValue(training) || !(r.GetValue(tiny) || r.GetValue(realSize))))
+                return Fail("--keep goes with --tiny or --real-size, without --training");
             return r.GetValue(training)
                 ? TrainingBench.Run(dev, r.GetValue(tiny), r.GetValue(realSize), r.GetValue(batch), r.GetValue(images))
                 : Run(dev, r.GetValue(clip), r.GetValue(head), r.GetValue(tiny), r.GetValue(realSize), r.GetValue(images),
-                    r.GetValue(precision) is { } p ? [CommonOptions.ParsePrecision(p)] : [DetectorPrecision.Fp32, DetectorPrecision.Bf16]);
+                    r.GetValue(precision) is { } p ? [CommonOptions.ParsePrecision(p)] : [DetectorPrecision.Fp32, DetectorPrecision.Bf16],
+                    r.GetValue(keep)?.FullName);
         });
         return command;
     }
 
-    private static int Run(DetectorDevice device, string? clip, string? head, bool tiny, bool realSize, int images, DetectorPrecision[] precisions)
+    private static int Run(DetectorDevice device, string? clip, string? head, bool tiny, bool realSize, int images, DetectorPrecision[] precisions,
+        string? keep)
     {
         if ((tiny ? 1 : 0) + (realSize ? 1 : 0) + (clip is not null || head is not null ? 1 : 0) != 1 || (clip is null) != (head is null))
             return Fail("give either --clip and --head, --tiny or --real-size");
@@ -64,8 +73,8 @@ internal static class BenchCommand
         {
             // The device choice first, so that a missing GPU fails before minutes of CPU baseline.
             var onCpu = !DeviceBackends.UsesCuda(device);
-            if (tiny) (clip, head, scratch) = WriteRandom(RandomClip.Tiny, TinyHead(RandomClip.Tiny));
-            if (realSize) (clip, head, scratch) = WriteRandom(ClipConfig.VitL14At518, HeadConfig.Default);
+            if (tiny) (clip, head, scratch) = WriteRandom(RandomClip.Tiny, TinyHead(RandomClip.Tiny), keep);
+            if (realSize) (clip, head, scratch) = WriteRandom(ClipConfig.VitL14At518, HeadConfig.Default, keep);
             var rows = new List<Timing>();
             // Each measurement opens (and owns) its backend.
             foreach (var cpu in realSize || onCpu ? [onCpu] : new[] { true, false })
@@ -94,17 +103,21 @@ internal static class BenchCommand
     internal static HeadConfig TinyHead(ClipConfig config) =>
         new() { Embed = config.EmbedDim, VisionWidth = config.Vision.Width, Hidden = config.Vision.Width / 2, FuseHidden = config.Vision.Width / 2 };
 
-    /// <summary>A seeded RandomClip and a freshly initialised head that fits it, in a scratch folder the caller deletes.</summary>
-    private static (string Clip, string Head, string Dir) WriteRandom(ClipConfig config, HeadConfig headConfig)
+    /// <summary>
+    /// A seeded RandomClip and a freshly initialised head that fits it: in <paramref name="keep"/> (Dir null: kept), or in a
+    /// scratch folder the caller deletes.
+    /// </summary>
+    private static (string Clip, string Head, string? Dir) WriteRandom(ClipConfig config, HeadConfig headConfig, string? keep)
     {
-        var dir = Directory.CreateTempSubdirectory("bayespfl-bench-").FullName;
+        var dir = keep ?? Directory.CreateTempSubdirectory("bayespfl-bench-").FullName;
+        Directory.CreateDirectory(dir);
         var clip = Path.Combine(dir, "clip.safetensors");
         var head = Path.Combine(dir, "head.safetensors");
         RandomClip.Write(clip, config, seed: 1);
         using var cpu = new CpuBackend();
         using var parameters = HeadParameters.Initialize(cpu, headConfig, seed: 2);
         parameters.SaveHeadFile(head, TrainingStage.Two);
-        return (clip, head, dir);
+        return (clip, head, keep is null ? dir : null);
     }
 
     /// <summary>Seconds per phase for <see cref="Images"/> images, and what the timed run returned (for the precision comparison).</summary>

@@ -30,6 +30,20 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void KeepLeavesTheRandomModelFilesThatAnotherRunLoads()
+    {
+        var dir = Path.Combine(Infra.Repo.TempDir("bench-keep"), "model");
+        var (exit, stdout, stderr) = CliProcess.Run("bench", "--tiny", "--images", "1", "--device", "cpu", "--precision", "fp32", "--keep", dir);
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        string clip = Path.Combine(dir, "clip.safetensors"), head = Path.Combine(dir, "head.safetensors");
+        Assert.Equal(["clip.safetensors", "head.safetensors"], Directory.GetFiles(dir).Select(Path.GetFileName).Order());
+        // The kept files are a working model: the same bench runs on them as --clip/--head.
+        (exit, stdout, stderr) = CliProcess.Run("bench", "--clip", clip, "--head", head, "--images", "1", "--device", "cpu", "--precision", "fp32");
+        Assert.True(exit == 0, $"exit {exit}:\n{stdout}\n{stderr}");
+        Assert.Contains("1 images per device", stdout);
+    }
+
+    [Fact]
     public void TinyTrainingBenchPrintsPhasesThatAddUpAndTheStepToForwardRatio()
     {
         var (exit, stdout, stderr) = CliProcess.Run("bench", "--training", "--tiny", "--batch", "2", "--images", "1", "--device", "cpu");
@@ -51,6 +65,8 @@ public class BenchCommandTests
     [InlineData("give either --clip and --head, --tiny or --real-size", "--clip", "c.safetensors")]
     [InlineData("give either --clip and --head, --tiny or --real-size", "--tiny", "--real-size")]
     [InlineData("--images is 0, must be positive", "--tiny", "--images", "0")]
+    [InlineData("--keep goes with --tiny or --real-size, without --training", "--clip", "c.safetensors", "--head", "h.safetensors", "--keep", "kept")]
+    [InlineData("--keep goes with --tiny or --real-size, without --training", "--training", "--tiny", "--keep", "kept")]
     public void BadArgumentsAreOneLineAndExitTwo(string expected, params string[] args)
     {
         var (exit, stdout, stderr) = CliProcess.Run(["bench", .. args]);
